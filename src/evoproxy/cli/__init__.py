@@ -1,0 +1,78 @@
+"""The ``evoproxy`` command: one subcommand per pipeline stage.
+
+Each stage's subcommand lives in its own module here (``cli/<stage>.py``) exposing ``register(subparsers)``; the
+module parses arguments, calls the library, and prints. No pipeline logic lives in the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from evoproxy import __version__
+
+# Subcommand modules, in the order the pipeline runs them. A module missing here is simply not offered.
+SUBCOMMANDS: tuple[str, ...] = (
+    "download",
+    "ingest",
+    "baselines",
+    "extract",
+    "fill",
+    "evolve",
+    "select",
+    "score",
+    "evaluate",
+    "report",
+    "search",
+    "nas_table",
+)
+
+
+class CLIError(Exception):
+    """An error to show the user as one clear line (no traceback)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="evoproxy", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"evoproxy {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"evoproxy.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"evoproxy.cli.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("evoproxy: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - every library error reaches the user as one clear line
+        if args.verbose or not _is_user_error(exc):
+            raise
+        print(f"evoproxy {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    """Errors caused by input or environment (shown as one line) rather than bugs (shown with traceback)."""
+    return isinstance(exc, (CLIError, ValueError, FileNotFoundError, PermissionError, KeyError, OSError))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

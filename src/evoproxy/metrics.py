@@ -1,0 +1,156 @@
+"""Rank correlations for one vector or a whole population at once.
+
+Non-finite rule (used by every consumer): a score that is NaN, +inf or -inf carries no ranking information, so it
+is mapped to -inf, i.e. tied at the very bottom of the ranking. A prediction that is constant (or entirely
+non-finite) has correlation 0 by definition here (tau-b and rho are undefined for it), so such formulas lose
+instead of crashing. The target ``y`` must be finite; callers drop rows whose target is not.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from scipy.stats import rankdata
+
+
+def sanitize(x: np.ndarray) -> np.ndarray:
+    """Apply the non-finite rule: NaN and +/-inf become -inf (ranked last, tied)."""
+    x = np.array(x, dtype=np.float64, copy=True)
+    x[~np.isfinite(x)] = -np.inf
+    return x
+
+
+@numba.njit(cache=True)
+def _inversions(a: np.ndarray) -> int:
+    """Number of pairs i<j with a[i] > a[j] (bottom-up merge sort, O(n log n))."""
+    n = a.shape[0]
+    src = a.copy()
+    dst = np.empty_like(src)
+    count = 0
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if src[j] < src[i]:
+                    dst[k] = src[j]
+                    count += mid - i
+                    j += 1
+                else:
+                    dst[k] = src[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                dst[k] = src[i]
+                i += 1
+                k += 1
+            while j < hi:
+                dst[k] = src[j]
+                j += 1
+                k += 1
+        src, dst = dst, src
+        width *= 2
+    return count
+
+
+@numba.njit(cache=True)
+def _tie_pairs(sorted_vals: np.ndarray) -> int:
+    total = 0
+    run = 1
+    for i in range(1, sorted_vals.shape[0]):
+        if sorted_vals[i] == sorted_vals[i - 1]:
+            run += 1
+        else:
+            total += run * (run - 1) // 2
+            run = 1
+    return total + run * (run - 1) // 2
+
+
+@numba.njit(cache=True)
+def _kendall_one(x: np.ndarray, y: np.ndarray) -> float:
+    n = x.shape[0]
+    if n < 2:
+        return 0.0
+    p = np.argsort(y, kind="mergesort")
+    p = p[np.argsort(x[p], kind="mergesort")]  # sorted by x, then y
+    xs = x[p]
+    ys = y[p]
+    n0 = n * (n - 1) // 2
+    n1 = _tie_pairs(xs)
+    # joint ties: runs where both x and y equal (ys sorted within equal-x runs)
+    n3 = 0
+    run = 1
+    for i in range(1, n):
+        if xs[i] == xs[i - 1] and ys[i] == ys[i - 1]:
+            run += 1
+        else:
+            n3 += run * (run - 1) // 2
+            run = 1
+    n3 += run * (run - 1) // 2
+    swaps = _inversions(ys)
+    n2 = _tie_pairs(np.sort(ys))
+    denom = (n0 - n1) * (n0 - n2)
+    if denom <= 0:
+        return 0.0
+    return (n0 - n1 - n2 + n3 - 2 * swaps) / math.sqrt(float(n0 - n1)) / math.sqrt(float(n0 - n2))
+
+
+@numba.njit(cache=True)
+def _kendall_rows(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    out = np.empty(X.shape[0])
+    for r in range(X.shape[0]):
+        out[r] = _kendall_one(X[r], y)
+    return out
+
+
+def kendall_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kendall tau-b of every row of ``X`` (m, n) against ``y`` (n,), exact, O(m n log n)."""
+    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+    X = np.where(np.isfinite(X), X, -np.inf)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    return _kendall_rows(np.ascontiguousarray(X), y)
+
+
+def spearman_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman rho (Pearson of average-tie ranks) of every row of ``X`` against ``y``."""
+    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+    X = np.where(np.isfinite(X), X, -np.inf)
+    rx = rankdata(X, axis=1)
+    ry = rankdata(np.asarray(y, dtype=np.float64))
+    rx = rx - rx.mean(axis=1, keepdims=True)
+    ry = ry - ry.mean()
+    num = rx @ ry
+    den = np.sqrt((rx * rx).sum(axis=1) * (ry @ ry))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    return rho
+
+
+def kendall(x: np.ndarray, y: np.ndarray) -> float:
+    """Kendall tau-b of one prediction vector (non-finite rule applied)."""
+    return float(kendall_batch(np.asarray(x)[None, :], y)[0])
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman rho of one prediction vector (non-finite rule applied)."""
+    return float(spearman_batch(np.asarray(x)[None, :], y)[0])
+
+
+def top_k_precision(x: np.ndarray, y: np.ndarray, fraction: float = 0.05) -> float:
+    """Share of the true top ``fraction`` of archs (by ``y``) that are in the top ``fraction`` by ``x``.
+
+    ``k = max(1, ceil(fraction * n))``; ties are broken by row order (stable sort); non-finite rule applies.
+    """
+    x = sanitize(x)
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
+    if n == 0:
+        return float("nan")
+    k = max(1, math.ceil(fraction * n))
+    true_top = np.argsort(-y, kind="stable")[:k]
+    pred_top = np.argsort(-x, kind="stable")[:k]
+    return len(np.intersect1d(true_top, pred_top)) / k

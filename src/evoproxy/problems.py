@@ -1,0 +1,211 @@
+"""ProblemTable: one NAS problem (search space x task) as a Parquet table, plus seeded train/test splits.
+
+Shape (see DESIGN.md): ``arch`` (canonical string, unique), one float64 column per proxy (NaN where absent or
+non-finite), ``val_accuracy`` (float64, higher is better; absent in extracted tables), optional ``time_<proxy>``.
+Key-value metadata is stored JSON-encoded under the Parquet schema metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from evoproxy import PROXIES
+from evoproxy.fileio import atomic_path
+
+TARGET = "val_accuracy"
+ACCURACY_TABLE = "nb201_accuracy.parquet"
+
+
+class ProblemTableError(ValueError):
+    """A problem table (file or id) that does not have the expected shape."""
+
+
+def problem_id(space: str, task: str) -> str:
+    """The id used everywhere for a problem: ``"<space>/<task>"``."""
+    return f"{space}/{task}"
+
+
+def parse_problem_id(pid: str) -> tuple[str, str]:
+    """Split ``"<space>/<task>"``; raise a clear error otherwise."""
+    space, sep, task = pid.strip().partition("/")
+    if not sep or not space or not task or "/" in task:
+        raise ProblemTableError(f"problem id {pid!r} must look like '<space>/<task>', e.g. 'nb201/cifar10'")
+    return space, task
+
+
+def table_filename(space: str, task: str) -> str:
+    """File name of a problem's table: ``<space>__<task>.parquet``."""
+    return f"{space}__{task}.parquet"
+
+
+@dataclass
+class ProblemTable:
+    """A problem's rows and metadata."""
+
+    space: str
+    task: str
+    df: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return problem_id(self.space, self.task)
+
+    @property
+    def n(self) -> int:
+        return len(self.df)
+
+    @property
+    def proxies(self) -> list[str]:
+        """Proxy columns with at least one finite value, in canonical order, extras after."""
+        known = [p for p in PROXIES if p in self.df.columns]
+        extra = [c for c in self.meta.get("extra_columns", []) if c in self.df.columns]
+        return [c for c in known + extra if np.isfinite(self.df[c].to_numpy(dtype=float)).any()]
+
+    def values(self, proxy: str) -> np.ndarray:
+        """A proxy column as float64; all-NaN when the problem lacks the proxy."""
+        if proxy in self.df.columns:
+            return self.df[proxy].to_numpy(dtype=np.float64)
+        return np.full(self.n, np.nan)
+
+    @property
+    def target(self) -> np.ndarray:
+        if TARGET not in self.df.columns:
+            raise ProblemTableError(f"{self.id}: table has no {TARGET!r} column")
+        return self.df[TARGET].to_numpy(dtype=np.float64)
+
+
+def _encode_meta(meta: dict[str, Any]) -> dict[bytes, bytes]:
+    return {f"evoproxy.{k}".encode(): json.dumps(v).encode() for k, v in meta.items()}
+
+
+def _decode_meta(raw: dict[bytes, bytes] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in (raw or {}).items():
+        key = k.decode()
+        if key.startswith("evoproxy."):
+            out[key[len("evoproxy.") :]] = json.loads(v.decode())
+    return out
+
+
+def save_table(table: ProblemTable, path: str | os.PathLike[str]) -> Path:
+    """Validate and write ``table`` to ``path`` atomically, with its metadata."""
+    validate_frame(table.df, str(path), require_target=TARGET in table.df.columns)
+    meta = {"space": table.space, "task": table.task, "n": table.n, **table.meta}
+    meta["n"] = table.n
+    arrow = pa.Table.from_pandas(table.df.reset_index(drop=True), preserve_index=False)
+    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **_encode_meta(meta)})
+    with atomic_path(path) as tmp:
+        pq.write_table(arrow, tmp)
+    return Path(path)
+
+
+def validate_frame(df: pd.DataFrame, where: str, require_target: bool = True) -> None:
+    """Check the ProblemTable shape; raise :class:`ProblemTableError` naming ``where`` and the field."""
+    if "arch" not in df.columns:
+        raise ProblemTableError(f"{where}: missing column 'arch'")
+    if df["arch"].duplicated().any():
+        dup = df.loc[df["arch"].duplicated(), "arch"].iloc[0]
+        raise ProblemTableError(f"{where}: duplicate arch {dup!r}")
+    if require_target and TARGET not in df.columns:
+        raise ProblemTableError(f"{where}: missing column {TARGET!r}")
+    for col in df.columns:
+        if col != "arch" and not pd.api.types.is_float_dtype(df[col]):
+            raise ProblemTableError(f"{where}: column {col!r} must be float64, got {df[col].dtype}")
+
+
+def load_table(path: str | os.PathLike[str], require_target: bool = True) -> ProblemTable:
+    """Read a ProblemTable written by :func:`save_table` (or any Parquet of the same shape)."""
+    path = Path(path)
+    if not path.exists():
+        raise ProblemTableError(f"{path}: no such problem table")
+    try:
+        arrow = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ProblemTableError(f"{path}: not a readable Parquet file ({exc})") from exc
+    meta = _decode_meta(arrow.schema.metadata)
+    df = arrow.to_pandas()
+    validate_frame(df, str(path), require_target=require_target)
+    space = meta.get("space")
+    task = meta.get("task")
+    if not space or not task:
+        stem = path.stem
+        if "__" not in stem:
+            raise ProblemTableError(f"{path}: no space/task metadata and file name is not '<space>__<task>.parquet'")
+        space, task = stem.split("__", 1)
+    return ProblemTable(space=space, task=task, df=df, meta=meta)
+
+
+def list_problems(data_dir: str | os.PathLike[str]) -> list[str]:
+    """Problem ids of all ``<space>__<task>.parquet`` tables in ``data_dir``, sorted."""
+    out = []
+    for p in sorted(Path(data_dir).glob("*__*.parquet")):
+        space, task = p.stem.split("__", 1)
+        out.append(problem_id(space, task))
+    return out
+
+
+def load_problem(data_dir: str | os.PathLike[str], pid: str, require_target: bool = True) -> ProblemTable:
+    """Load the table of problem ``pid`` from ``data_dir``."""
+    space, task = parse_problem_id(pid)
+    path = Path(data_dir) / table_filename(space, task)
+    if not path.exists():
+        have = ", ".join(list_problems(data_dir)) or "none"
+        raise ProblemTableError(f"problem {pid!r}: no table {path} (tables present: {have})")
+    return load_table(path, require_target=require_target)
+
+
+def load_problems(data_dir: str | os.PathLike[str], pids: list[str] | str | None = None) -> list[ProblemTable]:
+    """Load several problems; ``pids`` as a list, a comma-separated string, or None/'all' for every table."""
+    if pids is None or pids == "all" or pids == ["all"]:
+        ids = list_problems(data_dir)
+    elif isinstance(pids, str):
+        ids = [p for p in (s.strip() for s in pids.split(",")) if p]
+    else:
+        ids = list(pids)
+    if not ids:
+        raise ProblemTableError(f"{data_dir}: no problem tables found")
+    return [load_problem(data_dir, pid) for pid in ids]
+
+
+def train_mask(
+    archs: pd.Series | np.ndarray | list[str],
+    n_train: int,
+    seed: int,
+    pid: str,
+    max_train_fraction: float = 0.5,
+) -> np.ndarray:
+    """Boolean mask of the training rows: a seeded sample of ``n_train`` archs.
+
+    The sample size is ``min(n_train, floor(max_train_fraction * n))`` so that every problem keeps a held-out test
+    split even when it has fewer rows than ``n_train``. The sample depends only on the set of archs, the seed and the
+    problem id (not on row order), so every stage that splits the same table gets the same split.
+    """
+    archs = np.asarray(archs, dtype=object)
+    n = len(archs)
+    k = int(min(n_train, np.floor(max_train_fraction * n)))
+    digest = hashlib.sha256(f"{pid}|{seed}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    order = np.argsort(archs.astype(str), kind="stable")
+    chosen = order[rng.permutation(n)[:k]]
+    mask = np.zeros(n, dtype=bool)
+    mask[chosen] = True
+    return mask
+
+
+def split(table: ProblemTable, n_train: int, seed: int, max_train_fraction: float = 0.5) -> tuple[ProblemTable, ProblemTable]:
+    """Return (train, test) ProblemTables of ``table`` per :func:`train_mask`."""
+    mask = train_mask(table.df["arch"], n_train, seed, table.id, max_train_fraction)
+    tr = ProblemTable(table.space, table.task, table.df[mask].reset_index(drop=True), dict(table.meta))
+    te = ProblemTable(table.space, table.task, table.df[~mask].reset_index(drop=True), dict(table.meta))
+    return tr, te
