@@ -63,6 +63,8 @@ EXPECTED_SHA256: dict[str, str] = {}
 class DownloadError(RuntimeError):
     """A file that could not be fetched or verified; the message says what to do instead."""
 
+    user_error = True
+
 
 def sha256_of(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     """Hex sha256 of a file, streamed."""

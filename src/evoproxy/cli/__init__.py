@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _is_user_error(exc: BaseException) -> bool:
     """Errors caused by input or environment (shown as one line) rather than bugs (shown with traceback)."""
+    if getattr(exc, "user_error", False):  # library errors about input or environment opt in with this flag
+        return True
     return isinstance(exc, (CLIError, ValueError, FileNotFoundError, PermissionError, KeyError, OSError))
 
 
