@@ -8,7 +8,9 @@ file is checked against it. Files are written to a temporary name and renamed on
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import fcntl
 import hashlib
 import json
 import logging
@@ -181,7 +183,6 @@ def download(
     dest.mkdir(parents=True, exist_ok=True)
     names = resolve_names(only)
     expected = {**EXPECTED_SHA256, **(expected or {})}
-    provenance = _load_provenance(dest)
     done: dict[str, dict] = {}
     mirror_path = Path(mirror) if mirror else None
     if mirror_path is not None and not mirror_path.is_dir():
@@ -189,12 +190,25 @@ def download(
     sums = read_checksums(mirror_path) if mirror_path else {}
     for name in names:
         target = dest / name
-        prior = provenance.get(name)
+        prior = _load_provenance(dest).get(name)
         if mirror_path is None and prior and target.exists() and sha256_of(target) == prior.get("sha256"):
             log.info("%s: already downloaded (sha256 matches provenance)", target)
             done[name] = prior
             continue
         entry = _from_mirror(name, mirror_path, sums, dest) if mirror_path else _from_gdrive(name, dest, expected.get(name))
-        provenance[name] = done[name] = entry
-        write_json_atomic(dest / PROVENANCE, provenance)
+        done[name] = entry
+        with _locked(dest):  # parallel jobs (one Snakemake job per file) share PROVENANCE.json
+            provenance = _load_provenance(dest)
+            provenance[name] = entry
+            write_json_atomic(dest / PROVENANCE, provenance)
     return done
+
+
+@contextlib.contextmanager
+def _locked(dest: Path):  # noqa: ANN202
+    with open(dest / ".provenance.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
