@@ -1,61 +1,50 @@
 # Stage 1: benchmark download -> ingest into ProblemTables -> hand-crafted baseline table.
-RAW = config["data"]["raw_dir"]
-MIRROR = os.environ.get("EVOPROXY_MIRROR") or config["data"].get("mirror") or ""
-SPACE_FILES = {
-    "nb101": "zc_nasbench101.json",
-    "nb201": "zc_nasbench201.json",
-    "nb301": "zc_nasbench301.json",
-    "tnb101_micro": "zc_transbench101_micro.json",
-    "tnb101_macro": "zc_transbench101_macro.json",
-}
-PROBLEMS = config["problems"]
-PROBLEM_SPACES = sorted({p.split("/", 1)[0] for p in PROBLEMS})
-
-
-def manifest(space):
-    return f"{DATA}/{space}.manifest.json"
-
-
-def problem_inputs(pids):
-    """Inputs a rule needs to read the tables of ``pids``: the ingest manifests of their spaces."""
-    return sorted({manifest(p.split("/", 1)[0]) for p in pids})
 
 
 rule download:
     output:
-        json=f"{RAW}/{{file}}.json",
+        f"{RAW}/{{file}}.json",
     params:
-        mirror=f"--mirror {MIRROR}" if MIRROR else "",
+        dest=out_dir,
+        mirror=MIRROR_ARG,
     log:
         f"{LOGS}/download/{{file}}.log",
     threads: 1
     resources:
         mem_mb=1000,
         runtime=30,
+    conda:
+        ENV
     shell:
-        "evoproxy download --dest {RAW} {params.mirror} --only {wildcards.file} > {log} 2>&1"
+        "evoproxy download --dest {params.dest} {params.mirror} --only {wildcards.file} > {log} 2>&1"
 
 
 rule download_accuracy:
     output:
         f"{RAW}/nb201_accuracy_15625.csv",
     params:
-        mirror=f"--mirror {MIRROR}" if MIRROR else "",
+        dest=out_dir,
+        mirror=MIRROR_ARG,
     log:
         f"{LOGS}/download/nb201_accuracy_15625.log",
     threads: 1
     resources:
         mem_mb=1000,
         runtime=30,
+    conda:
+        ENV
     shell:
-        "evoproxy download --dest {RAW} {params.mirror} --only nb201_accuracy_15625 > {log} 2>&1"
+        "evoproxy download --dest {params.dest} {params.mirror} --only nb201_accuracy_15625 > {log} 2>&1"
 
 
 rule ingest:
     input:
         lambda wc: f"{RAW}/{SPACE_FILES[wc.space]}",
     output:
-        manifest=f"{DATA}/{{space}}.manifest.json",
+        f"{DATA}/{{space}}.manifest.json",
+    params:
+        src=in_dir,
+        out=out_dir,
     wildcard_constraints:
         space="|".join(SPACE_FILES),
     log:
@@ -64,8 +53,10 @@ rule ingest:
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        ENV
     shell:
-        "evoproxy ingest --src {RAW} --out {DATA} --spaces {wildcards.space} > {log} 2>&1"
+        "evoproxy ingest --src {params.src} --out {params.out} --spaces {wildcards.space} > {log} 2>&1"
 
 
 rule ingest_accuracy:
@@ -73,14 +64,19 @@ rule ingest_accuracy:
         f"{RAW}/nb201_accuracy_15625.csv",
     output:
         f"{DATA}/nb201_accuracy.parquet",
+    params:
+        src=in_dir,
+        out=out_dir,
     log:
         f"{LOGS}/ingest/nb201_accuracy.log",
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        ENV
     shell:
-        "evoproxy ingest --src {RAW} --out {DATA} --accuracy-only > {log} 2>&1"
+        "evoproxy ingest --src {params.src} --out {params.out} --accuracy-only > {log} 2>&1"
 
 
 rule baselines:
@@ -90,6 +86,7 @@ rule baselines:
         table=f"{RESULTS}/baselines.parquet",
         markdown=f"{RESULTS}/tables/baselines.md",
     params:
+        data=lambda wc, input: os.path.dirname(input[0]),
         problems=",".join(PROBLEMS),
     log:
         f"{LOGS}/baselines.log",
@@ -99,8 +96,10 @@ rule baselines:
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        ENV
     shell:
-        "evoproxy baselines --data {DATA} --problems {params.problems} --out {output.table} "
+        "evoproxy baselines --data {params.data} --problems {params.problems} --out {output.table} "
         "--markdown {output.markdown} > {log} 2>&1"
 
 
