@@ -87,8 +87,8 @@ def test_snip_plain_grad_norm_from_direct_backward(batch):
     grads = _loss_grads(m, *batch)
     ws = [layer.weight for layer in metric_layers(m)]
     v = compute(m, *batch, names=["snip", "plain", "grad_norm"])
-    assert v["snip"] == pytest.approx(sum(float((g * w).abs().sum()) for g, w in zip(grads, ws)), rel=1e-5)
-    assert v["plain"] == pytest.approx(sum(float((g * w).sum()) for g, w in zip(grads, ws)), rel=1e-4)
+    assert v["snip"] == pytest.approx(sum(float((g * w).abs().sum()) for g, w in zip(grads, ws, strict=True)), rel=1e-5)
+    assert v["plain"] == pytest.approx(sum(float((g * w).sum()) for g, w in zip(grads, ws, strict=True)), rel=1e-4)
     assert v["grad_norm"] == pytest.approx(sum(float(g.norm()) for g in grads), rel=1e-5)
 
 
@@ -108,13 +108,13 @@ def test_grasp_equals_hessian_vector_product(mlp_batch):
 
     def loss_of(*ws):
         p = dict(params)
-        p.update(zip(names, ws))
+        p.update(zip(names, ws, strict=True))
         return F.cross_entropy(torch.func.functional_call(m, p, (x,)), y)
 
     ws = tuple(params[n] for n in names)
     grads = torch.autograd.functional.jacobian(loss_of, ws)
     _, hg = torch.autograd.functional.hvp(loss_of, ws, tuple(t.detach() for t in grads))
-    want = -sum(float((w * h).sum()) for w, h in zip(ws, hg))
+    want = -sum(float((w * h).sum()) for w, h in zip(ws, hg, strict=True))
     assert compute(m, x, y, names=["grasp"])["grasp"] == pytest.approx(want, rel=1e-4)
 
 

@@ -292,7 +292,7 @@ def data_pass(
                 handles += [m.register_forward_hook(_relu_kernel_hook(relu_acc)) for m in _relu_modules(model)]
             if "grad" in want:
 
-                def act_hook(m: nn.Module, inp: tuple, out: torch.Tensor) -> None:
+                def act_hook(m: nn.Module, inp: tuple, out: torch.Tensor, acts: list = acts) -> None:
                     if isinstance(out, torch.Tensor) and out.requires_grad:
                         acts.append((layer_index[id(m)], out))
 
