@@ -12,8 +12,8 @@ scored, e.g. it is missing from a lookup table). Nothing here knows NB201, proxi
 
 Budgets: a number of evaluations and/or wall seconds; the search stops at whichever comes first. Every evaluation
 counts against ``budget_evals`` (a repeat of an already scored arch is answered from a cache, costs no proxy time,
-and still counts, as in NASLib's query-counting). Archs the objective cannot score are skipped and counted, and do
-not count as evaluations. A ``KeyboardInterrupt`` (SIGINT) ends the search cleanly: the best-so-far result is
+and still counts, as in NASLib's query-counting). Archs the objective cannot score are skipped and counted
+(``skipped``: proposals, ``skipped_unique``: distinct archs), and do not count as evaluations. A ``KeyboardInterrupt`` (SIGINT) ends the search cleanly: the best-so-far result is
 returned with ``status="interrupted"``. The same seed gives the same sequence of evaluations (the wall-seconds budget
 only decides where that sequence is cut).
 """
@@ -84,6 +84,7 @@ class SearchResult:
     trajectory: list[dict[str, Any]] = field(default_factory=list)
     unique_archs: int = 0
     skipped: int = 0
+    skipped_unique: int = 0
     wall_seconds: float = 0.0
     objective_seconds: float = 0.0
 
@@ -108,6 +109,7 @@ class SearchResult:
             "evaluations": self.evaluations,
             "unique_archs": self.unique_archs,
             "skipped": self.skipped,
+            "skipped_unique": self.skipped_unique,
             "wall_seconds": self.wall_seconds,
             "objective_seconds": self.objective_seconds,
             "overhead_seconds": self.overhead_seconds,
@@ -164,7 +166,9 @@ class _Evaluator:
             r.objective_seconds += time.perf_counter() - t
             score = None if raw is None else float(raw)
             self.cache[arch] = score
-            if score is not None:
+            if score is None:
+                r.skipped_unique += 1
+            else:
                 r.unique_archs += 1
         if score is None:
             r.skipped += 1
