@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from evoproxy.nas.evolution import Budget, SearchResult
-from evoproxy.nas.results import GroundTruth, build_record, encodings_of, load_ground_truth, load_result, write_result
+from evoproxy.nas.results import (
+    GroundTruth,
+    build_record,
+    encodings_of,
+    load_ground_truth,
+    load_result,
+    write_result,
+)
 from evoproxy.nas.table import collect, summarize, to_latex, to_markdown, write_table
 
 
