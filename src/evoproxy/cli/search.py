@@ -87,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     extra["setup_seconds"] = time.perf_counter() - setup_t
     truth = load_ground_truth(args.data, args.space, args.dataset) if args.data else None
 
+    log.info("searching %s/%s: objective %s (%s mode), %s, budget %s evals / %s s, seed %d", args.space,
+             args.dataset, name, args.mode, args.algorithm, args.budget_evals, args.budget_seconds, args.seed)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         result = run_search(args.algorithm, space, objective, budget, seed=args.seed, population=args.population,

@@ -47,9 +47,7 @@ def resolve_objective(spec: str) -> tuple[str, Scorer | None, dict[str, Any]]:
     if spec == RANDOM:
         return RANDOM, None, {"spec": spec, "kind": "random", "proxies": []}
     if spec in PROXIES:
-        from evoproxy.sr.formula import Formula
-
-        formula = Formula.from_ast(["proxy", spec])
+        formula = _single_proxy(spec)
         return spec, formula, {"spec": spec, "kind": "proxy", "proxies": [spec], "text": spec}
     path = Path(spec)
     if not path.exists():
@@ -65,6 +63,25 @@ def resolve_objective(spec: str) -> tuple[str, Scorer | None, dict[str, Any]]:
         if value is not None:
             info[attr] = value if isinstance(value, (str, list)) else str(value)
     return path.stem if path.stem != "best" else "evolved", formula, info
+
+
+class _SingleProxy:
+    """A one-proxy formula (identity), used only when the SR package is not importable."""
+
+    def __init__(self, name: str) -> None:
+        self.proxies = (name,)
+
+    def evaluate(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(columns[self.proxies[0]], dtype=np.float64)
+
+
+def _single_proxy(name: str) -> Scorer:
+    """``Formula.from_ast(["proxy", name])`` (the one evaluator of every consumer), or the identity without SR."""
+    try:
+        from evoproxy.sr.formula import Formula
+    except ImportError:
+        return _SingleProxy(name)
+    return Formula.from_ast(["proxy", name])
 
 
 class LookupObjective:

@@ -1,0 +1,133 @@
+"""``evoproxy search`` / ``nas_table`` end to end on the real NB201 tables of the mirror (lookup mode)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evoproxy.cli import main
+
+pytest.importorskip("evoproxy.spaces")
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def data(mirror_dir, tmp_path_factory) -> Path:
+    from evoproxy.benchmarks.nbsz import ingest
+
+    out = tmp_path_factory.mktemp("nasdata")
+    ingest(mirror_dir, out, spaces=["nb201"])
+    return out
+
+
+def _search(data: Path, out: Path, *extra: str) -> int:
+    return main(["search", "--space", "nb201", "--data", str(data), "--quiet", "--out", str(out), *extra])
+
+
+def test_lookup_search_writes_full_result(data, tmp_path):
+    out = tmp_path / "nwot" / "cifar10" / "seed_0.json"
+    rc = _search(data, out, "--dataset", "cifar10", "--objective", "nwot", "--budget-evals", "300", "--seed", "0")
+    assert rc == 0
+    r = json.loads(out.read_text())
+    assert r["status"] == "budget_evals" and r["evaluations"] == 300 and len(r["history"]["arch"]) == 300
+    # degenerate cells are not in the 9,445-arch release table: they are skipped and counted
+    assert r["skipped"] > 0 and r["lookup"]["skipped_not_in_table"] == r["skipped_unique"] > 0
+    table = pd.read_parquet(data / "nb201__cifar10.parquet").set_index("arch")
+    assert r["best"]["score"] == pytest.approx(table.loc[r["best"]["arch"], "nwot"])
+    assert r["best"]["score"] == pytest.approx(max(s for s in r["history"]["score"] if s is not None))
+    assert r["best"]["cell"].count("~") == 6
+    scores = [t["score"] for t in r["trajectory"]]
+    assert scores == sorted(scores) and r["trajectory"][-1]["arch"] == r["best"]["arch"]
+    t = r["truth"]
+    acc = pd.read_parquet(data / "nb201_accuracy.parquet").set_index("arch")["cifar10_valid_acc_mean"]
+    assert t["accuracy"] == pytest.approx(acc[r["best"]["arch"]])
+    assert t["rank"] == 1 + int((acc > t["accuracy"]).sum()) and t["n_cells"] == 15625
+    assert t["metric"] == "cifar10_valid_acc_mean" and t["split"] == "valid"
+    assert r["wall_seconds"] >= r["objective_seconds"] >= 0 and r["overhead_seconds"] >= 0
+    assert r["objective"]["name"] == "nwot" and r["mode"] == "lookup"
+
+
+def test_same_seed_same_trajectory(data, tmp_path):
+    args = ["--dataset", "ImageNet16-120", "--objective", "synflow", "--budget-evals", "200"]
+    _search(data, tmp_path / "a.json", *args, "--seed", "3")
+    _search(data, tmp_path / "b.json", *args, "--seed", "3")
+    _search(data, tmp_path / "c.json", *args, "--seed", "4")
+    a, b, c = (json.loads((tmp_path / f"{k}.json").read_text()) for k in "abc")
+    assert a["history"]["arch"] == b["history"]["arch"] and a["trajectory"] == [
+        {**t, "seconds": a["trajectory"][i]["seconds"]} for i, t in enumerate(b["trajectory"])]
+    assert a["history"]["arch"] != c["history"]["arch"]
+    assert a["truth"]["split"] == "valtest"
+
+
+def test_random_objective_and_sparse_cifar100_table(data, tmp_path):
+    out = tmp_path / "r.json"
+    assert _search(data, out, "--dataset", "cifar100", "--objective", "random", "--algorithm", "random",
+                   "--budget-evals", "5", "--seed", "1") == 0
+    r = json.loads(out.read_text())
+    assert r["algorithm"] == "random" and r["evaluations"] == 5
+    # random archs are scored without lookup; the truth is the cifar100 valtest accuracy of all 15,625 cells
+    assert r["truth"]["metric"] == "cifar100_valtest_acc_mean" and r["truth"]["accuracy"] is not None
+    out = tmp_path / "j.json"  # the mirror's cifar100 table has 725 archs: most candidates are skipped
+    assert _search(data, out, "--dataset", "cifar100", "--objective", "jacov", "--budget-evals", "50") == 0
+    r = json.loads(out.read_text())
+    assert r["evaluations"] == 50 and r["skipped"] > 50
+
+
+def test_bad_inputs_give_one_line_errors(data, tmp_path, capsys):
+    out = tmp_path / "x.json"
+    assert _search(data, out, "--objective", "nope.json", "--budget-evals", "5") == 2
+    assert "neither a proxy name" in capsys.readouterr().err
+    assert _search(data, out, "--objective", "nwot") == 2
+    assert "--budget-evals and/or --budget-seconds" in capsys.readouterr().err
+    assert _search(data, out, "--dataset", "svhn", "--objective", "nwot", "--budget-evals", "5") == 2
+    assert "nb201/svhn" in capsys.readouterr().err
+    assert main(["search", "--objective", "nwot", "--budget-evals", "5", "--out", str(out)]) == 2
+    assert "needs --data" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_sigint_writes_best_so_far_atomically(data, tmp_path):
+    out = tmp_path / "int" / "seed_0.json"
+    cmd = [sys.executable, "-m", "evoproxy", "search", "--space", "nb201", "--dataset", "cifar10", "--objective",
+           "nwot", "--data", str(data), "--budget-evals", "100000000", "--budget-seconds", "60", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + 60
+    for line in proc.stderr:  # wait until the search loop runs
+        if "searching nb201/cifar10" in line or time.monotonic() > deadline:
+            break
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    r = json.loads(out.read_text())
+    assert r["status"] == "interrupted" and r["evaluations"] > 0 and r["best"]["arch"] is not None
+    assert r["wall_seconds"] < 30
+    assert [p.name for p in out.parent.iterdir()] == ["seed_0.json"]  # no temp files left behind
+    assert "interrupted" in stdout
+
+
+def test_nas_table_cli(data, tmp_path, capsys):
+    for obj in ("nwot", "random"):
+        for seed in (0, 1):
+            algo = "random" if obj == "random" else "aging"
+            _search(data, tmp_path / "nas" / obj / "cifar10" / f"seed_{seed}.json", "--objective", obj,
+                    "--algorithm", algo, "--budget-evals", "100", "--seed", str(seed))
+    capsys.readouterr()
+    t = tmp_path / "tables"
+    assert main(["nas_table", str(tmp_path / "nas"), "--csv", str(t / "nas.csv"), "--markdown", str(t / "nas.md"),
+                 "--latex", str(t / "nas.tex"), "--figure", str(t / "nas.png")]) == 0
+    s = pd.read_csv(t / "nas.csv")
+    assert list(s["objective"]) == ["nwot", "random"] and list(s["seeds"]) == [2, 2]
+    assert s["optimum"].iloc[0] == pytest.approx(91.6067, abs=1e-3)
+    md = (t / "nas.md").read_text()
+    assert "cifar10 (valid)" in md and "benchmark optimum (of 15625 cells)" in md
+    assert main(["nas_table", str(tmp_path / "empty"), "--csv", str(t / "x.csv")]) == 2
