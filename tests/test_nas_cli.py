@@ -99,7 +99,8 @@ def test_sigint_writes_best_so_far_atomically(data, tmp_path):
     cmd = [sys.executable, "-m", "evoproxy", "search", "--space", "nb201", "--dataset", "cifar10", "--objective",
            "nwot", "--data", str(data), "--budget-evals", "100000000", "--budget-seconds", "60", "--out", str(out)]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # even if inherited ignored
     deadline = time.monotonic() + 60
     for line in proc.stderr:  # wait until the search loop runs
         if "searching nb201/cifar10" in line or time.monotonic() > deadline:

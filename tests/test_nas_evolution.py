@@ -148,3 +148,14 @@ def test_bad_parameters_are_rejected():
         aging_evolution(BitSpace(4), trap, Budget(evals=5), population=3, sample_size=4)
     with pytest.raises(ValueError, match="unknown search algorithm"):
         run_search("bogus", BitSpace(4), trap, Budget(evals=5))
+
+
+def test_history_is_capped_but_evaluations_and_trajectory_complete(monkeypatch):
+    import evoproxy.nas.evolution as evo
+
+    monkeypatch.setattr(evo, "MAX_HISTORY", 50)
+    r = aging_evolution(BitSpace(12), trap, Budget(evals=400), seed=0, progress=False)
+    assert r.evaluations == 400 and len(r.history_arch) == 50
+    d = r.to_dict()
+    assert d["history_truncated"] and d["evaluations"] == 400
+    assert d["trajectory"][-1]["eval"] == r.best_eval <= 400

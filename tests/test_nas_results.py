@@ -64,7 +64,7 @@ def _result(seed: int, arch: str, wall: float) -> SearchResult:
     r = SearchResult(algorithm="aging", params={"population": 20}, seed=seed, budget=Budget(evals=10))
     r.status, r.best_arch, r.best_score, r.best_eval = "budget_evals", arch, 1.5, 3
     r.history_arch, r.history_score, r.history_seconds = [arch] * 10, [1.5] * 10, [0.1] * 10
-    r.wall_seconds, r.objective_seconds = wall, wall / 2
+    r.wall_seconds, r.objective_seconds, r.evaluations = wall, wall / 2, 10
     return r
 
 

@@ -13,8 +13,9 @@ scored, e.g. it is missing from a lookup table). Nothing here knows NB201, proxi
 Budgets: a number of evaluations and/or wall seconds; the search stops at whichever comes first. Every evaluation
 counts against ``budget_evals`` (a repeat of an already scored arch is answered from a cache, costs no proxy time,
 and still counts, as in NASLib's query-counting). Archs the objective cannot score are skipped and counted
-(``skipped``: proposals, ``skipped_unique``: distinct archs), and do not count as evaluations. A ``KeyboardInterrupt`` (SIGINT) ends the search cleanly: the best-so-far result is
-returned with ``status="interrupted"``. The same seed gives the same sequence of evaluations (the wall-seconds budget
+(``skipped``: proposals, ``skipped_unique``: distinct archs), and do not count as evaluations. A
+``KeyboardInterrupt`` (SIGINT) ends the search cleanly: the best-so-far result is returned with
+``status="interrupted"``. The same seed gives the same sequence of evaluations (the wall-seconds budget
 only decides where that sequence is cut).
 """
 
@@ -30,6 +31,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from evoproxy.progress import Progress
+
+MAX_HISTORY = 100_000
+"""Per-evaluation history kept in the result (the first this many; the trajectory of improvements is complete)."""
 
 MAX_CONSECUTIVE_SKIPS = 10_000
 """Give up (``status="stalled"``) after this many proposals in a row that the objective cannot score."""
@@ -88,9 +92,7 @@ class SearchResult:
     wall_seconds: float = 0.0
     objective_seconds: float = 0.0
 
-    @property
-    def evaluations(self) -> int:
-        return len(self.history_arch)
+    evaluations: int = 0
 
     @property
     def overhead_seconds(self) -> float:
@@ -114,6 +116,7 @@ class SearchResult:
             "objective_seconds": self.objective_seconds,
             "overhead_seconds": self.overhead_seconds,
             "trajectory": self.trajectory,
+            "history_truncated": self.evaluations > len(self.history_arch),
             "history": {"arch": self.history_arch, "score": [_json_score(s) for s in self.history_score],
                         "seconds": self.history_seconds},
         }
@@ -179,9 +182,11 @@ class _Evaluator:
             return None
         self.consecutive_skips = 0
         now = self.elapsed()
-        r.history_arch.append(arch)
-        r.history_score.append(score)
-        r.history_seconds.append(now)
+        r.evaluations += 1
+        if len(r.history_arch) < MAX_HISTORY:
+            r.history_arch.append(arch)
+            r.history_score.append(score)
+            r.history_seconds.append(now)
         if r.best_arch is None or _key(score) > _key(r.best_score):
             r.best_arch, r.best_score, r.best_eval, r.best_seconds = arch, score, r.evaluations, now
             r.trajectory.append({"eval": r.evaluations, "seconds": now, "score": _json_score(score), "arch": arch})
