@@ -1,37 +1,24 @@
 # Stage: proxy-guided evolutionary NAS. One job per (objective, dataset, seed) -> results/nas/<objective>/<dataset>/
 # seed_<k>.json, then one table/figure over all of them. Rules are thin wrappers around 'evoproxy search|nas_table'.
+# 'evolved' is the selected evolved formula of the evolve stage; 'random' a uniformly random cell; else a proxy name.
 validate(config["nas"], "../schemas/nas.schema.yaml")
 NAS = config["nas"]
-NAS_SPACE = NAS["space"]
 EVOLVED_FORMULA = f"{RESULTS}/{NAS['evolved_formula']}"
-
-
-def nas_objective_file(wc):
-    return [EVOLVED_FORMULA] if wc.objective == "evolved" else []
-
-
-def nas_objective_arg(wc):
-    return EVOLVED_FORMULA if wc.objective == "evolved" else wc.objective
-
-
-def nas_options(wc):
-    opts = [f"--algorithm {'random' if wc.objective == 'random' else NAS['algorithm']}"]
-    if NAS.get("budget_evals"):
-        opts.append(f"--budget-evals {NAS['budget_evals']}")
-    if NAS.get("budget_seconds"):
-        opts.append(f"--budget-seconds {NAS['budget_seconds']}")
-    if NAS["mode"] == "online":
-        opts.append(f"--device {NAS['device']} --batch-size {NAS['batch_size']}")
-        if wc.dataset in NAS.get("images", {}):
-            opts.append(f"--images {NAS['images'][wc.dataset]}")
-    return " ".join(opts)
+# Fixed search options of every job (space, mode, algorithm settings, budgets, device).
+NAS_OPTIONS = " ".join(
+    [f"--space {NAS['space']} --mode {NAS['mode']}",
+     f"--population {NAS['population']} --sample-size {NAS['sample_size']}"]
+    + ([f"--budget-evals {NAS['budget_evals']}"] if NAS.get("budget_evals") else [])
+    + ([f"--budget-seconds {NAS['budget_seconds']}"] if NAS.get("budget_seconds") else [])
+    + ([f"--device {NAS['device']} --batch-size {NAS['batch_size']}"] if NAS["mode"] == "online" else [])
+)
 
 
 rule search:
     input:
-        objective=nas_objective_file,
-        tables=lambda wc: problem_inputs([f"{NAS_SPACE}/{wc.dataset}"]),
-        accuracy=f"{DATA}/nb201_accuracy.parquet" if NAS_SPACE == "nb201" else [],
+        objective=lambda wc: [EVOLVED_FORMULA] if wc.objective == "evolved" else [],
+        tables=lambda wc: problem_inputs([f"{NAS['space']}/{wc.dataset}"]),
+        accuracy=f"{DATA}/nb201_accuracy.parquet",
     output:
         f"{RESULTS}/nas/{{objective}}/{{dataset}}/seed_{{seed}}.json",
     wildcard_constraints:
@@ -39,8 +26,12 @@ rule search:
         dataset=r"[A-Za-z0-9_\-]+",
         seed=r"\d+",
     params:
-        objective=nas_objective_arg,
-        options=nas_options,
+        objective=lambda wc, input: input.objective[0] if wc.objective == "evolved" else wc.objective,
+        algorithm=lambda wc: "random" if wc.objective == "random" else NAS["algorithm"],
+        data=lambda wc, input: os.path.dirname(input.accuracy),
+        options=NAS_OPTIONS,
+        images=lambda wc: (f"--images {NAS['images'][wc.dataset]}"
+                           if NAS["mode"] == "online" and wc.dataset in NAS.get("images", {}) else ""),
     log:
         f"{LOGS}/nas/{{objective}}/{{dataset}}/seed_{{seed}}.log",
     benchmark:
@@ -49,23 +40,22 @@ rule search:
     resources:
         mem_mb=2000 if NAS["mode"] == "lookup" else 8000,
         runtime=max(5, int((NAS.get("budget_seconds") or 3600) / 60) + 5),
+    conda:
+        ENV
     shell:
-        "evoproxy search --space {NAS_SPACE} --dataset {wildcards.dataset} --objective {params.objective} "
-        "--mode {NAS[mode]} --data {DATA} --population {NAS[population]} --sample-size {NAS[sample_size]} "
-        "{params.options} --seed {wildcards.seed} --quiet --out {output} > {log} 2>&1"
-
-
-NAS_RESULTS = expand(
-    f"{RESULTS}/nas/{{objective}}/{{dataset}}/seed_{{seed}}.json",
-    objective=NAS["objectives"],
-    dataset=NAS["datasets"],
-    seed=range(NAS["seeds"]),
-)
+        "evoproxy search {params.options} --dataset {wildcards.dataset} --objective {params.objective} "
+        "--data {params.data} --algorithm {params.algorithm} {params.images} --seed {wildcards.seed} --quiet "
+        "--out {output} > {log} 2>&1"
 
 
 rule nas_table:
     input:
-        NAS_RESULTS,
+        expand(
+            f"{RESULTS}/nas/{{objective}}/{{dataset}}/seed_{{seed}}.json",
+            objective=NAS["objectives"],
+            dataset=NAS["datasets"],
+            seed=range(NAS["seeds"]),
+        ),
     output:
         csv=f"{RESULTS}/tables/nas.csv",
         markdown=f"{RESULTS}/tables/nas.md",
@@ -80,6 +70,8 @@ rule nas_table:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        ENV
     shell:
         "evoproxy nas_table {input} --csv {output.csv} --markdown {output.markdown} --latex {output.latex} "
         "--figure {output.figure} --runs-csv {output.runs} > {log} 2>&1"
