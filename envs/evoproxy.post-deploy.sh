@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Run by Snakemake inside the freshly created envs/evoproxy.yaml env, from the workflow's working directory:
+# installs this package (dependencies are already pinned in the env file). EVOPROXY_SRC overrides the source folder
+# (needed when snakemake runs with --directory outside the repository).
+set -euo pipefail
+src="${EVOPROXY_SRC:-$PWD}"
+if ! grep -qs '^name = "evoproxy"' "$src/pyproject.toml"; then
+  echo "evoproxy post-deploy: $src/pyproject.toml is not the evoproxy project; run snakemake from the repository" \
+       "root or set EVOPROXY_SRC=/path/to/evoproxy" >&2
+  exit 1
+fi
+python -m pip install --no-deps -e "$src"

@@ -1,0 +1,113 @@
+"""The test workflow runs through profiles/slurm on a real (single-node) SLURM cluster.
+
+Starts munged/slurmctld/slurmd by hand (tests/cluster/slurm_local.py), runs `snakemake --profile profiles/slurm`
+on config/test.yaml, then checks the outputs, that every rule job went through SLURM as its own job with the rule's
+declared resources (job completion log + squeue), and that the daemons are gone afterwards.
+
+    sudo .venv/bin/pytest tests/cluster -m slow -s      # about 1-2 minutes; .ci/slurm-setup.sh installs SLURM
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from .slurm_local import LocalSlurm
+
+REPO = Path(__file__).resolve().parents[2]
+# the stages of the test workflow exercised on the cluster (each rule job becomes one sbatch job)
+TARGETS = ["baselines"]
+PROBLEMS = {"nb201/cifar10", "tnb101_micro/jigsaw"}
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+
+def _jobcomp(path: Path) -> dict[str, dict[str, str]]:
+    """jobcomp/filetxt records: job id -> {field: value}."""
+    jobs = {}
+    for line in path.read_text().splitlines():
+        fields = dict(tok.split("=", 1) for tok in line.split() if "=" in tok)
+        if "JobId" in fields:
+            jobs[fields["JobId"]] = fields
+    return jobs
+
+
+def _slurm_logs(workdir: Path) -> dict[str, tuple[str, dict[str, int]]]:
+    """Snakemake's per-job SLURM logs: job id -> (rule, declared resources parsed from the log)."""
+    out = {}
+    for log in (workdir / ".snakemake" / "slurm_logs").rglob("*.log"):
+        rule = next(p for p in log.relative_to(workdir / ".snakemake" / "slurm_logs").parts if p.startswith("rule_"))
+        m = re.search(r"^\s+resources: (.*)$", log.read_text(), re.M)
+        res = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)(?:,|$)", m.group(1))} if m else {}
+        threads = re.search(r"^\s+threads: (\d+)$", log.read_text(), re.M)  # printed only when > 1
+        res["threads"] = int(threads.group(1)) if threads else 1
+        out[log.stem] = (rule.removeprefix("rule_"), res)
+    return out
+
+
+def test_workflow_runs_through_the_slurm_profile(slurm_cluster: LocalSlurm, mirror_dir: Path,
+                                                 tmp_path: Path) -> None:
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    env = slurm_cluster.env()
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # `evoproxy` inside the jobs
+    env["EVOPROXY_MIRROR"] = str(mirror_dir)
+    cmd = [
+        sys.executable, "-m", "snakemake", "--profile", str(REPO / "profiles" / "slurm"),
+        "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+        "--configfile", str(REPO / "config" / "test.yaml"),
+        # site settings of this test cluster: no slurmdbd (squeue, no accounts), local disk, fast polling
+        "--slurm-status-command", "squeue", "--slurm-no-account", "--slurm-keep-successful-logs",
+        "--slurm-init-seconds-before-status-checks", "2", "--latency-wait", "5",
+        *TARGETS,
+    ]
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
+    wall = time.monotonic() - t0
+    print(f"\nsnakemake --profile profiles/slurm ({', '.join(TARGETS)}): {wall:.1f} s wall")
+    assert proc.returncode == 0, f"snakemake failed:\n{proc.stderr[-6000:]}"
+    assert "Using profile" in proc.stderr and "profiles/slurm" in proc.stderr
+
+    # outputs: the baseline table over both problems, with the mirror's anchor figure (jacov on NB201-cifar10)
+    results = workdir / "results"
+    table = pd.read_parquet(results / "baselines.parquet")
+    assert set(table["problem"]) == PROBLEMS
+    jacov = table[(table["problem"] == "nb201/cifar10") & (table["proxy"] == "jacov")].iloc[0]
+    assert jacov["n"] == 9445
+    assert jacov["kendall"] == pytest.approx(0.632, abs=0.002)
+    assert jacov["spearman"] == pytest.approx(0.818, abs=0.002)
+    assert (results / "tables" / "baselines.md").stat().st_size > 0
+    assert (results / "benchmarks" / "baselines.tsv").exists()
+
+    # every rule job went through SLURM: one completed job each, in the job completion log and in squeue
+    logs = _slurm_logs(workdir)
+    rules = sorted(rule for rule, _ in logs.values())
+    assert rules == ["baselines", "download", "download", "ingest", "ingest"], rules
+    comp = _jobcomp(slurm_cluster.jobcomp_log)
+    assert set(logs) <= set(comp), f"jobs missing from the completion log: {set(logs) - set(comp)}"
+    run_names = {comp[j]["Name"] for j in logs}
+    assert len(run_names) == 1, f"jobs of one snakemake run carry one run id as job name, got {run_names}"
+    for job_id, (rule, declared) in logs.items():
+        rec = comp[job_id]
+        assert rec["JobState"] == "COMPLETED" and rec["ExitCode"] == "0:0", (rule, rec)
+        assert rec["Partition"] == slurm_cluster.partition
+        # the rule's resources reached sbatch: runtime -> --time (minutes), mem_mb -> --mem, threads -> cpus
+        assert int(rec["TimeLimit"]) == declared["runtime"], (rule, rec["TimeLimit"], declared)
+        assert f"mem={declared['mem_mb']}M" in rec["Tres"], (rule, rec["Tres"], declared)
+        assert f"cpu={declared['threads']}," in rec["Tres"] + ",", (rule, rec["Tres"], declared)
+    squeue = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%T", "--name", run_names.pop()],
+                            env=env, capture_output=True, text=True, check=True).stdout
+    states = dict(line.split("|") for line in squeue.split())
+    assert {j: states.get(j) for j in logs} == {j: "COMPLETED" for j in logs}
+
+    # the daemons this test started are stopped again, and the default config link is gone
+    slurm_cluster.stop()
+    assert not any(slurm_cluster.running().values())
+    assert not (slurm_cluster.system_conf and slurm_cluster.system_conf.is_symlink())
