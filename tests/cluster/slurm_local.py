@@ -34,6 +34,7 @@ from pathlib import Path
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
 SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
+HEADER = "# single-node test cluster written by tests/cluster/slurm_local.py"
 CLIENTS = ("sbatch", "squeue", "scontrol", "sinfo", "sacct")
 
 
@@ -67,6 +68,22 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    return True
+
+
+def _stale_link(link: Path) -> bool:
+    """A config link written by this module whose cluster is gone (target missing, or none of its daemons alive)."""
+    target = Path(os.readlink(link))
+    if not target.exists():
+        return True
+    if not target.read_text().startswith(HEADER):
+        return False
+    for pf in (target.parent / "run").glob("*.pid"):
+        try:
+            if _pid_alive(int(pf.read_text().split()[0])):
+                return False
+        except (ValueError, IndexError):
+            continue
     return True
 
 
@@ -111,7 +128,7 @@ class LocalSlurm:
         ctld_port, d_port = _free_port(), _free_port()
         (self.root / "plugstack.conf").write_text("")
         self.conf.write_text(
-            f"""# single-node test cluster written by tests/cluster/slurm_local.py
+            f"""{HEADER}
 ClusterName=evoproxy-test
 SlurmctldHost={self.node}(127.0.0.1)
 SlurmctldPort={ctld_port}
@@ -154,6 +171,8 @@ PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE St
             return
         if link.is_symlink() and Path(os.readlink(link)) == self.conf:
             return
+        if link.is_symlink() and _stale_link(link):
+            link.unlink()  # left behind by a cluster of this module that was killed before stop()
         if link.exists() or link.is_symlink():
             raise SlurmError(f"{link} already exists (a system SLURM installation?); refusing to replace it")
         link.parent.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .slurm_local import LocalSlurm
-
 REPO = Path(__file__).resolve().parents[2]
 RULE_FILES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
 
@@ -82,18 +80,3 @@ def test_test_workflow_dry_runs_with_profile(profile: str, tmp_path: Path) -> No
     # two problems from two spaces: one download and one ingest per space file, one baseline table
     assert (counts.get("download"), counts.get("ingest"), counts.get("baselines")) == ("2", "2", "1"), counts
 
-
-def test_local_slurm_config_describes_this_machine(tmp_path: Path) -> None:
-    cluster = LocalSlurm(tmp_path, system_conf=None)
-    cluster.write_config()
-    conf = dict(line.split("=", 1) for line in cluster.conf.read_text().splitlines()
-                if "=" in line and not line.startswith(("#", "NodeName", "PartitionName")))
-    assert conf["SelectType"] == "select/cons_tres"
-    assert conf["AccountingStorageType"] == "accounting_storage/none"
-    assert conf["JobCompType"] == "jobcomp/filetxt" and conf["JobCompLoc"] == str(cluster.jobcomp_log)
-    assert conf["SlurmctldPort"] != conf["SlurmdPort"]
-    assert int(conf["MinJobAge"]) >= 120  # squeue must still see finished jobs (plugin threshold: 3 x 40 s)
-    node = next(line for line in cluster.conf.read_text().splitlines() if line.startswith("NodeName="))
-    assert f"CPUs={os.cpu_count()}" in node and f"NodeName={cluster.node} " in node
-    assert f"PartitionName=debug Nodes={cluster.node} Default=YES" in cluster.conf.read_text()
-    assert not any(cluster.running().values())
