@@ -132,3 +132,19 @@ def test_nas_table_cli(data, tmp_path, capsys):
     md = (t / "nas.md").read_text()
     assert "cifar10 (valid)" in md and "benchmark optimum (of 15625 cells)" in md
     assert main(["nas_table", str(tmp_path / "empty"), "--csv", str(t / "x.csv")]) == 2
+
+
+def test_online_search_on_real_cifar10_subset(data, cifar_npz, tmp_path):
+    args = ["--dataset", "cifar10", "--objective", "synflow", "--mode", "online", "--images", str(cifar_npz),
+            "--device", "cpu", "--budget-evals", "3", "--population", "2", "--sample-size", "1", "--seed", "0"]
+    assert _search(data, tmp_path / "on.json", *args) == 0
+    r = json.loads((tmp_path / "on.json").read_text())
+    assert r["mode"] == "online" and r["evaluations"] == 3 and r["skipped"] == 0
+    assert r["online"]["device"] == "cpu" and r["online"]["batch_size"] == 64
+    assert set(r["online"]["proxy_seconds"]) == {"synflow"}  # only the proxies the objective needs
+    assert 0 < r["objective_seconds"] <= r["wall_seconds"]
+    assert r["truth"]["accuracy"] is not None
+    # online scores are reproducible: the same arch gets the same value in a second run
+    assert _search(data, tmp_path / "on2.json", *args) == 0
+    r2 = json.loads((tmp_path / "on2.json").read_text())
+    assert r2["history"] == {**r["history"], "seconds": r2["history"]["seconds"]}
