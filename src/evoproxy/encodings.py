@@ -6,7 +6,8 @@ whatever whitespace or bracket style a file used:
 - ``nb201``: ``"(e01, e02, e03, e12, e13, e23)"``, op ids 0=skip_connect 1=none 2=nor_conv_3x3 3=nor_conv_1x1
   4=avg_pool_3x3. The NAS-Bench-201 cell string ``|nor_conv_3x3~0|+|none~0|skip_connect~1|+|...|`` is accepted too.
 - ``nb101``: a 56-tuple, 49 entries of the flattened 7x7 upper-triangular adjacency matrix then 7 op ids
-  (0=input 1=output 2=conv3x3-bn-relu 3=conv1x1-bn-relu 4=maxpool3x3).
+  (0=input 1=output 2=maxpool3x3 3=conv1x1-bn-relu 4=conv3x3-bn-relu: NASLib's ``conversions.all_ops``; with
+  this mapping the NB101 network's parameter count equals the release's ``params`` on all 500 mirror archs).
 - ``nb301``: ``"[[(input, op) x 8 normal], [(input, op) x 8 reduce]]"``; the two edges of intermediate node k take
   inputs in 0..k+1, op ids 0..6 (DARTS ops).
 - ``tnb101_micro``: a 6-tuple over 4 ops (0=none 1=skip_connect 2=conv1x1 3=conv3x3), NB201 edge order.
@@ -23,7 +24,7 @@ from collections.abc import Callable, Sequence
 
 NB201_OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
 NB201_EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
-NB101_OPS: tuple[str, ...] = ("input", "output", "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
+NB101_OPS: tuple[str, ...] = ("input", "output", "maxpool3x3", "conv1x1-bn-relu", "conv3x3-bn-relu")
 DARTS_OPS: tuple[str, ...] = (
     "max_pool_3x3",
     "avg_pool_3x3",
