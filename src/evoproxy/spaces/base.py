@@ -59,7 +59,7 @@ class SearchSpace(ABC):
 
     def enumerate(self) -> Iterator[str]:
         """Every arch of a finite space in a documented fixed order."""
-        raise NotImplementedError(f"search space {self.name!r} is not enumerable")
+        raise ValueError(f"search space {self.name!r} is not enumerable here; sample archs or pass an arch file")
 
     def _require_valid(self, arch: str | Sequence[Any]) -> str:
         canon = self.canonical(arch)
