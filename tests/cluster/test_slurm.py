@@ -1,14 +1,16 @@
 """The test workflow runs through profiles/slurm on a real (single-node) SLURM cluster.
 
 Starts munged/slurmctld/slurmd by hand (tests/cluster/slurm_local.py), runs `snakemake --profile profiles/slurm`
-on config/test.yaml, then checks the outputs, that every rule job went through SLURM as its own job with the rule's
+on config/test.yaml (ingest, baselines, extraction of 3 proxies for 8 NB201 nets, one lookup NAS), then checks the
+outputs, that every rule job went through SLURM as its own job with the rule's
 declared resources (job completion log + squeue), and that the daemons are gone afterwards.
 
-    sudo .venv/bin/pytest tests/cluster -m slow -s      # about 1-2 minutes; .ci/slurm-setup.sh installs SLURM
+    sudo .venv/bin/pytest tests/cluster -m slow -s      # about 2-3 minutes; .ci/slurm-setup.sh installs SLURM
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -17,13 +19,19 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from .slurm_local import LocalSlurm
 
 REPO = Path(__file__).resolve().parents[2]
-# the stages of the test workflow exercised on the cluster (each rule job becomes one sbatch job)
-TARGETS = ["baselines"]
+# the stages of the test workflow exercised on the cluster (each rule job becomes one sbatch job): ingest and
+# baselines, proxy extraction (a GPU rule in the profile, here on a CPU-only node) and one lookup-mode NAS search
+EXTRACT_OUT = "results/primitives/nb201__cifar10.parquet"
+SEARCH_OUT = "results/nas/nwot/cifar10/seed_0.json"
+TARGETS = ["baselines", EXTRACT_OUT, SEARCH_OUT]
+RULE_JOBS = ["baselines", "download", "download", "download_accuracy", "extract", "ingest", "ingest",
+             "ingest_accuracy", "search"]
 PROBLEMS = {"nb201/cifar10", "tnb101_micro/jigsaw"}
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -52,21 +60,23 @@ def _slurm_logs(workdir: Path) -> dict[str, tuple[str, dict[str, int]]]:
     return out
 
 
-def test_workflow_runs_through_the_slurm_profile(slurm_cluster: LocalSlurm, mirror_dir: Path,
+def test_workflow_runs_through_the_slurm_profile(slurm_cluster: LocalSlurm, mirror_dir: Path, cifar_npz: Path,
                                                  tmp_path: Path) -> None:
     workdir = tmp_path / "work"
     workdir.mkdir()
     env = slurm_cluster.env()
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # `evoproxy` inside the jobs
     env["EVOPROXY_MIRROR"] = str(mirror_dir)
+    env["EVOPROXY_DATA_FILE"] = str(cifar_npz)
     cmd = [
-        sys.executable, "-m", "snakemake", "--profile", str(REPO / "profiles" / "slurm"),
+        sys.executable, "-m", "snakemake", *TARGETS, "--profile", str(REPO / "profiles" / "slurm"),
         "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
         "--configfile", str(REPO / "config" / "test.yaml"),
         # site settings of this test cluster: no slurmdbd (squeue, no accounts), local disk, fast polling
         "--slurm-status-command", "squeue", "--slurm-no-account", "--slurm-keep-successful-logs",
         "--slurm-init-seconds-before-status-checks", "2", "--latency-wait", "5",
-        *TARGETS,
+        # this node has no GPU: the profile's GPU request is dropped and extraction falls back to CPU
+        "--set-resources", "extract:gpu=0",
     ]
     t0 = time.monotonic()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
@@ -85,11 +95,22 @@ def test_workflow_runs_through_the_slurm_profile(slurm_cluster: LocalSlurm, mirr
     assert jacov["spearman"] == pytest.approx(0.818, abs=0.002)
     assert (results / "tables" / "baselines.md").stat().st_size > 0
     assert (results / "benchmarks" / "baselines.tsv").exists()
+    prim = pq.read_table(workdir / EXTRACT_OUT)
+    meta = {k.decode(): json.loads(v) for k, v in prim.schema.metadata.items() if k.startswith(b"evoproxy.")}
+    assert prim.num_rows == 8 and meta["evoproxy.device"] == "cpu"
+    assert meta["evoproxy.computed_proxies"] == ["nwot", "synflow", "params"]
+    frame = prim.to_pandas()
+    assert frame[["nwot", "synflow", "params"]].notna().all().all()
+    # progress of the long step reaches the job log as plain lines (no terminal in a batch job)
+    extract_log = (results / "logs" / "extract" / "nb201__cifar10.log").read_text()
+    assert "8/8" in extract_log and "\x1b[" not in extract_log
+    search = json.loads((workdir / SEARCH_OUT).read_text())
+    assert (search["mode"], search["evaluations"], search["status"]) == ("lookup", 50, "budget_evals")
 
     # every rule job went through SLURM: one completed job each, in the job completion log and in squeue
     logs = _slurm_logs(workdir)
     rules = sorted(rule for rule, _ in logs.values())
-    assert rules == ["baselines", "download", "download", "ingest", "ingest"], rules
+    assert rules == RULE_JOBS, rules
     comp = _jobcomp(slurm_cluster.jobcomp_log)
     assert set(logs) <= set(comp), f"jobs missing from the completion log: {set(logs) - set(comp)}"
     run_names = {comp[j]["Name"] for j in logs}
@@ -102,6 +123,7 @@ def test_workflow_runs_through_the_slurm_profile(slurm_cluster: LocalSlurm, mirr
         assert int(rec["TimeLimit"]) == declared["runtime"], (rule, rec["TimeLimit"], declared)
         assert f"mem={declared['mem_mb']}M" in rec["Tres"], (rule, rec["Tres"], declared)
         assert f"cpu={declared['threads']}," in rec["Tres"] + ",", (rule, rec["Tres"], declared)
+        assert "gpu" not in rec["Tres"]
     squeue = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%T", "--name", run_names.pop()],
                             env=env, capture_output=True, text=True, check=True).stdout
     states = dict(line.split("|") for line in squeue.split())
