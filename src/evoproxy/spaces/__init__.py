@@ -16,7 +16,7 @@ SPACES: dict[str, type[SearchSpace]] = {}
 
 ALIASES: dict[str, str] = {"darts": "nb301", "nasbench201": "nb201", "nasbench101": "nb101", "nasbench301": "nb301"}
 
-_MODULES: tuple[str, ...] = ("nb201", "nb101")
+_MODULES: tuple[str, ...] = ("nb201", "nb101", "darts")
 
 
 def register(name: str) -> Callable[[type[SearchSpace]], type[SearchSpace]]:
