@@ -68,7 +68,7 @@ def test_forward(space) -> None:
     torch.manual_seed(0)
     model = space.to_model(DARTS_V2, num_classes=100)
     assert model(torch.randn(2, 3, 32, 32)).shape == (2, 100)
-    assert model.forward_pre_gap(torch.randn(1, 3, 32, 32)).shape == (1, 512, 8, 8)
+    assert model.forward_before_global_avg_pool(torch.randn(1, 3, 32, 32)).shape == (1, 512, 8, 8)
 
 
 def test_params_equal_release(space, mirror_dir: Path) -> None:

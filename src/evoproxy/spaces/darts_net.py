@@ -140,7 +140,7 @@ class DartsNetwork(nn.Module):
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_p, num_classes)
 
-    def forward_pre_gap(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_before_global_avg_pool(self, x: torch.Tensor) -> torch.Tensor:
         """Feature map before global pooling."""
         s0 = s1 = self.stem(x)
         for cell in self.cells:
@@ -148,4 +148,4 @@ class DartsNetwork(nn.Module):
         return s1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.global_pooling(self.forward_pre_gap(x)).flatten(1))
+        return self.classifier(self.global_pooling(self.forward_before_global_avg_pool(x)).flatten(1))

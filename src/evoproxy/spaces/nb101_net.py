@@ -130,7 +130,7 @@ class NB101Network(nn.Module):
         self.layers = nn.Sequential(*layers)
         self.classifier = nn.Linear(c_out, num_classes)
 
-    def forward_pre_gap(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_before_global_avg_pool(self, x: torch.Tensor) -> torch.Tensor:
         """Feature map before global pooling."""
         return self.layers(x)
 

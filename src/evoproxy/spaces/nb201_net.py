@@ -113,7 +113,7 @@ class NB201Network(nn.Module):
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, num_classes)
 
-    def forward_pre_gap(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_before_global_avg_pool(self, x: torch.Tensor) -> torch.Tensor:
         """Feature map before global pooling (used by proxies such as zen)."""
         x = self.stem(x)
         for cell in self.cells:
@@ -121,5 +121,5 @@ class NB201Network(nn.Module):
         return self.lastact(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.global_pooling(self.forward_pre_gap(x)).flatten(1)
+        out = self.global_pooling(self.forward_before_global_avg_pool(x)).flatten(1)
         return self.classifier(out)
