@@ -158,3 +158,23 @@ def test_imagenet16_batches(tmp_path: Path) -> None:
     assert x.shape == (50, 16, 16, 3) and sorted(set(y.tolist())) == [0, 1, 2, 59, 119]
     xb, _ = load_batch("ImageNet16-120", 16, seed=0, data_file=tmp_path)
     assert xb.shape == (16, 3, 16, 16)
+
+
+def test_cifar100_tarball_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "cifar-100-python.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for k, name in enumerate(["train", "test"]):
+            d, _, _ = _batch(12, k, b"fine_labels", 100)
+            d[b"coarse_labels"] = [0] * 12
+            blob = pickle.dumps(d)
+            info = tarfile.TarInfo(f"cifar-100-python/{name}")
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+    expect_x = _batch(12, 0, b"fine_labels", 100)[1].transpose(0, 2, 3, 1)
+    expect_y = _batch(12, 0, b"fine_labels", 100)[2]
+    src = cifar_mod.SOURCES["cifar100"]
+    monkeypatch.setitem(cifar_mod.SOURCES, "cifar100", dataclasses.replace(src, md5=hashlib.md5(path.read_bytes()).hexdigest()))
+    x, y = load_arrays("cifar100", "train", data_file=path)
+    assert np.array_equal(x, expect_x) and np.array_equal(y, expect_y)
+    xb, yb = load_batch("cifar100", 12, seed=0, data_file=path)
+    assert xb.shape == (12, 3, 32, 32) and sorted(yb.tolist()) == sorted(expect_y.tolist())

@@ -11,7 +11,7 @@ import torch
 
 from evoproxy.encodings import ArchEncodingError, nb201_to_string
 from evoproxy.spaces import SPACES, get_space
-from evoproxy.spaces.nb201 import is_connected
+from evoproxy.spaces.nb201 import index_order, is_connected
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +121,14 @@ def test_params_equal_release(space, mirror_dir: Path) -> None:
     for arch in sample:
         got = n_params(space.to_model(arch, num_classes=10))
         assert got == pytest.approx(records[arch]["params"]["score"], abs=1e-6), arch
+
+
+def test_index_order(space, mirror_dir: Path, tmp_path: Path) -> None:
+    csv = mirror_dir / "nb201_accuracy_15625.csv"
+    order = list(space.enumerate(index_file=csv))
+    assert len(order) == 15625 and set(order) == set(space.enumerate())
+    assert order[0] == "(4, 3, 3, 0, 0, 0)"  # NB201 index 0: |avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+...
+    bad = tmp_path / "bad.csv"
+    bad.write_text("nb201_index,arch\n0,\"(0, 0, 0, 0, 0, 0)\"\n")
+    with pytest.raises(ValueError, match="nb201_index must be exactly"):
+        index_order(bad)

@@ -9,19 +9,23 @@ node 3; its network output then does not depend on the input. 15,284 cells are v
 for degenerate cells too).
 
 Enumeration order: lexicographic over the 6-tuple (``itertools.product(range(5), repeat=6)``), i.e. (0,0,0,0,0,0),
-(0,0,0,0,0,1), ... This is *not* the NAS-Bench-201 index order, which is a fixed shuffle recorded in the benchmark
-file; join on the ``arch`` string (or ``nb201_index`` of the ingested accuracy table) to get the index.
+(0,0,0,0,0,1), ... The NAS-Bench-201 index order is a fixed shuffle that only the benchmark file records:
+:func:`index_order` reads it from a table with ``nb201_index`` and ``arch`` columns (the mirror's
+``nb201_accuracy_15625.csv`` or the ingested ``results/data/nb201_accuracy.parquet``), and
+``enumerate(index_file=...)`` yields the archs in that order.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from evoproxy.encodings import NB201_EDGES, NB201_OPS
+from evoproxy.encodings import NB201_EDGES, NB201_OPS, canonical_arch
 from evoproxy.spaces import register
 from evoproxy.spaces.base import SearchSpace
 
@@ -35,6 +39,26 @@ def is_connected(ops: Sequence[int]) -> bool:
         if o != NONE_ID and i in reach:
             reach.add(j)
     return 3 in reach
+
+
+def index_order(path: str | os.PathLike[str]) -> list[str]:
+    """The 15,625 canonical archs in NAS-Bench-201 index order, from a CSV / Parquet with ``nb201_index`` and
+    ``arch`` columns; checks that it is a permutation of the whole space."""
+    import pandas as pd
+
+    path = Path(path)
+    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    missing = {"nb201_index", "arch"} - set(df.columns)
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {sorted(missing)} (need nb201_index and arch)")
+    df = df.sort_values("nb201_index")
+    size = len(NB201_OPS) ** len(NB201_EDGES)
+    if df["nb201_index"].tolist() != list(range(size)):
+        raise ValueError(f"{path}: nb201_index must be exactly 0..{size - 1}")
+    archs = [canonical_arch("nb201", a) for a in df["arch"]]
+    if len(set(archs)) != size:
+        raise ValueError(f"{path}: the arch column is not a permutation of the {size} NB201 cells")
+    return archs
 
 
 @register("nb201")
@@ -69,7 +93,11 @@ class NB201Space(SearchSpace):
     def size(self) -> int:
         return len(NB201_OPS) ** len(NB201_EDGES)
 
-    def enumerate(self) -> Iterator[str]:
+    def enumerate(self, index_file: str | os.PathLike[str] | None = None) -> Iterator[str]:
+        """All 15,625 cells: lexicographic, or NAS-Bench-201 index order read from ``index_file``."""
+        if index_file is not None:
+            yield from index_order(index_file)
+            return
         for ops in itertools.product(range(len(NB201_OPS)), repeat=len(NB201_EDGES)):
             yield str(ops)
 
