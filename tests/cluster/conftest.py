@@ -48,11 +48,12 @@ def cluster_skip_reason() -> str | None:
 
 @pytest.fixture(scope="module")
 def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSlurm]:
-    """A running one-node cluster (partition `debug`, this machine's CPUs); stopped after the module."""
+    """A running one-node cluster (partition `debug`, this machine's CPUs, one count-only GPU GRES so GPU jobs
+    schedule without a GPU); stopped after the module."""
     reason = cluster_skip_reason()
     if reason:
         pytest.skip(reason)
-    cluster = LocalSlurm(tmp_path_factory.mktemp("slurm"))
+    cluster = LocalSlurm(tmp_path_factory.mktemp("slurm"), gpus=1)
     try:
         cluster.start()
     except SlurmError as e:

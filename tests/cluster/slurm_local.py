@@ -91,12 +91,16 @@ class LocalSlurm:
     """A one-node SLURM cluster rooted at ``root``; :meth:`start` brings it up, :meth:`stop` tears it down."""
 
     def __init__(self, root: Path | str, cpus: int | None = None, mem_mb: int | None = None,
-                 partition: str = "debug", min_job_age: int = 900, system_conf: Path | None = SYSTEM_CONF) -> None:
+                 partition: str = "debug", min_job_age: int = 900, system_conf: Path | None = SYSTEM_CONF,
+                 gpus: int = 0) -> None:
         self.root = Path(root).resolve()
         self.cpus = cpus or os.cpu_count() or 1
         # leave headroom for the OS: slurmd refuses to register a node claiming more memory than it has
         self.mem_mb = mem_mb or max(512, int(_node_memory_mb() * 0.9))
         self.partition = partition
+        # count-only GPU GRES (no device files): lets GPU jobs (--gpus=N) schedule on a machine without GPUs, so
+        # the profile's GPU requests and the commands' CPU fallback are exercised as on a real GPU node
+        self.gpus = gpus
         # MinJobAge keeps finished jobs visible to `squeue --states=all` (no slurmdbd here)
         self.min_job_age = min_job_age
         self.node = socket.gethostname().split(".")[0]
@@ -127,6 +131,10 @@ class LocalSlurm:
         os.chmod(self.root / "munge", 0o700)
         ctld_port, d_port = _free_port(), _free_port()
         (self.root / "plugstack.conf").write_text("")
+        gres_node = f" Gres=gpu:{self.gpus}" if self.gpus else ""
+        # slurmd reads gres.conf beside slurm.conf
+        (self.root / "gres.conf").write_text(
+            f"NodeName={self.node} Name=gpu File=/dev/null Count={self.gpus}\n" if self.gpus else "")
         self.conf.write_text(
             f"""{HEADER}
 ClusterName=evoproxy-test
@@ -156,11 +164,12 @@ AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
 JobCompLoc={self.jobcomp_log}
 MinJobAge={self.min_job_age}
+GresTypes=gpu
 SlurmctldTimeout=30
 SlurmdTimeout=30
 InactiveLimit=0
 KillWait=5
-NodeName={self.node} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.mem_mb} State=UNKNOWN
+NodeName={self.node} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.mem_mb}{gres_node} State=UNKNOWN
 PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE State=UP
 """
         )
@@ -296,8 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("root", type=Path, help="state folder (config, keys, logs, spool)")
     ap.add_argument("--cpus", type=int, default=None)
     ap.add_argument("--mem-mb", type=int, default=None)
+    ap.add_argument("--gpus", type=int, default=0, help="count-only GPU GRES on the node (no devices needed)")
     args = ap.parse_args(argv)
-    cluster = LocalSlurm(args.root, cpus=args.cpus, mem_mb=args.mem_mb)
+    cluster = LocalSlurm(args.root, cpus=args.cpus, mem_mb=args.mem_mb, gpus=args.gpus)
     try:
         if args.action == "start":
             cluster.start()

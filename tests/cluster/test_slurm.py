@@ -26,10 +26,12 @@ from .slurm_local import LocalSlurm
 
 REPO = Path(__file__).resolve().parents[2]
 # the stages of the test workflow exercised on the cluster (each rule job becomes one sbatch job): ingest and
-# baselines, proxy extraction (a GPU rule in the profile, here on a CPU-only node) and one lookup-mode NAS search
+# baselines, proxy extraction (the profile asks a GPU for it; the node's GPU is a count-only GRES without a device,
+# so the job gets CUDA_VISIBLE_DEVICES but no CUDA and must fall back to CPU) and one lookup-mode NAS search
 EXTRACT_OUT = "results/primitives/nb201__cifar10.parquet"
 SEARCH_OUT = "results/nas/nwot/cifar10/seed_0.json"
 TARGETS = ["baselines", EXTRACT_OUT, SEARCH_OUT]
+GPU_RULES = {"extract"}
 RULE_JOBS = ["baselines", "download", "download", "download_accuracy", "extract", "ingest", "ingest",
              "ingest_accuracy", "search"]
 PROBLEMS = {"nb201/cifar10", "tnb101_micro/jigsaw"}
@@ -75,8 +77,6 @@ def test_workflow_runs_through_the_slurm_profile(slurm_cluster: LocalSlurm, mirr
         # site settings of this test cluster: no slurmdbd (squeue, no accounts), local disk, fast polling
         "--slurm-status-command", "squeue", "--slurm-no-account", "--slurm-keep-successful-logs",
         "--slurm-init-seconds-before-status-checks", "2", "--latency-wait", "5",
-        # this node has no GPU: the profile's GPU request is dropped and extraction falls back to CPU
-        "--set-resources", "extract:gpu=0",
     ]
     t0 = time.monotonic()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
@@ -97,7 +97,7 @@ def test_workflow_runs_through_the_slurm_profile(slurm_cluster: LocalSlurm, mirr
     assert (results / "benchmarks" / "baselines.tsv").exists()
     prim = pq.read_table(workdir / EXTRACT_OUT)
     meta = {k.decode(): json.loads(v) for k, v in prim.schema.metadata.items() if k.startswith(b"evoproxy.")}
-    assert prim.num_rows == 8 and meta["evoproxy.device"] == "cpu"
+    assert prim.num_rows == 8 and meta["evoproxy.device"] == "cpu"  # ran in a GPU allocation without CUDA
     assert meta["evoproxy.computed_proxies"] == ["nwot", "synflow", "params"]
     frame = prim.to_pandas()
     assert frame[["nwot", "synflow", "params"]].notna().all().all()
@@ -123,7 +123,11 @@ def test_workflow_runs_through_the_slurm_profile(slurm_cluster: LocalSlurm, mirr
         assert int(rec["TimeLimit"]) == declared["runtime"], (rule, rec["TimeLimit"], declared)
         assert f"mem={declared['mem_mb']}M" in rec["Tres"], (rule, rec["Tres"], declared)
         assert f"cpu={declared['threads']}," in rec["Tres"] + ",", (rule, rec["Tres"], declared)
-        assert "gpu" not in rec["Tres"]
+        # GPU requests of the profile (set-resources) reach SLURM for the GPU rules only
+        show = subprocess.run(["scontrol", "show", "job", job_id], env=env, capture_output=True, text=True,
+                              check=True).stdout
+        wants_gpu = "TresPerJob=gres:gpu:1" in show
+        assert wants_gpu == (rule in GPU_RULES), (rule, show)
     squeue = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%T", "--name", run_names.pop()],
                             env=env, capture_output=True, text=True, check=True).stdout
     states = dict(line.split("|") for line in squeue.split())

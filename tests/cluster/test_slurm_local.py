@@ -79,3 +79,13 @@ def test_start_needs_root(tmp_path: Path) -> None:
         pytest.skip("running as root")
     with pytest.raises(SlurmError, match="root"):
         LocalSlurm(tmp_path, system_conf=None).start()
+
+
+def test_count_only_gpu_gres(tmp_path: Path) -> None:
+    cluster = LocalSlurm(tmp_path, system_conf=None, gpus=2)
+    cluster.write_config()
+    node = next(line for line in cluster.conf.read_text().splitlines() if line.startswith("NodeName="))
+    assert " Gres=gpu:2 " in node and "GresTypes=gpu" in cluster.conf.read_text()
+    assert (tmp_path / "gres.conf").read_text() == f"NodeName={cluster.node} Name=gpu File=/dev/null Count=2\n"
+    LocalSlurm(tmp_path / "nogpu", system_conf=None).write_config()
+    assert "Gres=" not in (tmp_path / "nogpu" / "slurm.conf").read_text().split("NodeName=", 1)[1]
