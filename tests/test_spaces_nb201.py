@@ -65,7 +65,7 @@ def test_enumerate_and_counts(space) -> None:
             adj[i, j] = o != 1
         reach = adj + adj @ adj + adj @ adj @ adj
         brute += reach[0, 3] > 0
-    assert valid == brute == 15284
+    assert valid == brute == space.num_valid == 15284
     assert not space.is_valid("not an arch")
 
 
@@ -75,6 +75,8 @@ def test_sample_distinct_valid_deterministic(space) -> None:
     assert a != space.sample(200, seed=4)
     assert len(set(a)) == 200 and all(space.is_valid(x) for x in a)
     assert all(x == space.canonical(x) for x in a)
+    with pytest.raises(ValueError, match="has 15284 valid"):
+        space.sample(15285, seed=0)
 
 
 def test_neighbours_and_mutate(space) -> None:

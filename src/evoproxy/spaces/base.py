@@ -26,6 +26,8 @@ class SearchSpace(ABC):
     encoding: str = ""
     """Key of :data:`evoproxy.encodings.CANONICALISERS` for this space's arch strings."""
     num_classes_default: int = 10
+    num_valid: int | None = None
+    """Number of valid archs when known (bounds :meth:`sample`)."""
 
     def canonical(self, arch: str | Sequence[Any]) -> str:
         """Canonical string of ``arch``; raise :class:`~evoproxy.encodings.ArchEncodingError` if malformed."""
@@ -71,6 +73,8 @@ class SearchSpace(ABC):
         """``n`` distinct valid archs drawn uniformly (rejection sampling), deterministic given ``seed``."""
         if n < 0:
             raise ValueError(f"{self.name}: sample size must be >= 0, got {n}")
+        if self.num_valid is not None and n > self.num_valid:
+            raise ValueError(f"{self.name}: cannot draw {n} distinct archs, the space has {self.num_valid} valid ones")
         rng = np.random.default_rng(seed)
         out: list[str] = []
         seen: set[str] = set()

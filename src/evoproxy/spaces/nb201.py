@@ -67,6 +67,7 @@ class NB201Space(SearchSpace):
 
     encoding = "nb201"
     num_classes_default = 10
+    num_valid = 15284
 
     def is_valid(self, arch: str | Sequence[Any]) -> bool:
         try:
