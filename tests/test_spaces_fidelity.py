@@ -25,8 +25,8 @@ def test_params_and_flops_equal_release(space_name: str, mirror_dir: Path) -> No
     keys = sorted(records)
     space = get_space(space_name)
     rng = np.random.default_rng(1)
-    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    for key in [keys[i] for i in rng.choice(len(keys), size=8, replace=False)]:
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    for key in [keys[i] for i in rng.choice(len(keys), size=5, replace=False)]:
         got = compute(space.to_model(key), x, None, names=["params", "flops"])
         assert got["params"] == pytest.approx(records[key]["params"]["score"], abs=1e-6), key
         assert got["flops"] == pytest.approx(records[key]["flops"]["score"], rel=1e-9), key
