@@ -55,6 +55,7 @@ def tiny_tarball(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     return remote, x, y
 
 
+@pytest.mark.integration
 def test_real_npz_batch(cifar_npz: Path) -> None:
     x, y = load_batch("cifar10", 64, seed=0, data_file=cifar_npz)
     assert x.shape == (64, 3, 32, 32) and x.dtype == torch.float32

@@ -71,6 +71,7 @@ def test_forward(space) -> None:
     assert model.forward_before_global_avg_pool(torch.randn(1, 3, 32, 32)).shape == (1, 512, 8, 8)
 
 
+@pytest.mark.integration
 def test_params_equal_release(space, mirror_dir: Path) -> None:
     """Parameter counts equal the release's nb301 `params` (NASLib's NB301 network: C=32, 8 cells)."""
     records = json.loads((mirror_dir / "zc_nasbench301.json").read_text())["cifar10"]

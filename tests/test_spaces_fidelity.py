@@ -19,6 +19,8 @@ from evoproxy.spaces import get_space
 FILES = {"nb201": "zc_nasbench201.json", "nb101": "zc_nasbench101.json", "nb301": "zc_nasbench301.json"}
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 @pytest.mark.parametrize("space_name", sorted(FILES))
 def test_params_and_flops_equal_release(space_name: str, mirror_dir: Path) -> None:
     records = json.loads((mirror_dir / FILES[space_name]).read_text())["cifar10"]

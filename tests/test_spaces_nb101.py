@@ -98,6 +98,7 @@ def test_model_forward(space) -> None:
     assert only_io(torch.randn(1, 3, 32, 32)).shape == (1, 10)
 
 
+@pytest.mark.integration
 def test_params_equal_release(space, mirror_dir: Path) -> None:
     """Parameter counts equal the release's nb101 `params` (NASLib's op ids: 2=maxpool 3=conv1x1 4=conv3x3)."""
     records = json.loads((mirror_dir / "zc_nasbench101.json").read_text())["cifar10"]

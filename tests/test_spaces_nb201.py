@@ -114,6 +114,7 @@ def test_params_by_hand(space) -> None:
     assert n_params(space.to_model("(2, 2, 2, 2, 2, 2)")) == pytest.approx((73306 + extra) / 1e6, abs=1e-12)
 
 
+@pytest.mark.integration
 def test_params_equal_release(space, mirror_dir: Path) -> None:
     """Parameter counts in millions equal the release's `params` (NAS-Bench-Suite-Zero, nb201/cifar10) exactly."""
     records = json.loads((mirror_dir / "zc_nasbench201.json").read_text())["cifar10"]
@@ -125,6 +126,7 @@ def test_params_equal_release(space, mirror_dir: Path) -> None:
         assert got == pytest.approx(records[arch]["params"]["score"], abs=1e-6), arch
 
 
+@pytest.mark.integration
 def test_index_order(space, mirror_dir: Path, tmp_path: Path) -> None:
     csv = mirror_dir / "nb201_accuracy_15625.csv"
     order = list(space.enumerate(index_file=csv))
