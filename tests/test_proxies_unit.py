@@ -128,7 +128,7 @@ def test_fisher_from_retained_activation_grads(mlp_batch):
     F.cross_entropy(out, y).backward()
     want = 0.0
     for z, layer in ((net.z1, net.fc1), (net.z2, net.fc2)):
-        per_channel = 0.5 * (z * z.grad).pow(2).mean(0)
+        per_channel = 0.5 * (z.detach() * z.grad).pow(2).mean(0)
         want += float(per_channel.sum()) * layer.in_features  # broadcast to the channel's weights, as NASLib
     assert compute(m, x, y, names=["fisher"])["fisher"] == pytest.approx(want, rel=1e-5)
 
