@@ -172,7 +172,7 @@ def test_synflow_is_log_of_twice_the_path_norm_for_a_two_layer_linear_net():
     torch.manual_seed(3)
     m = nn.Sequential(nn.Flatten(), nn.Linear(6, 5, bias=False), nn.Linear(5, 3, bias=False))
     x = torch.randn(4, 6)
-    w1, w2 = m[1].weight.abs().double(), m[2].weight.abs().double()
+    w1, w2 = m[1].weight.detach().abs().double(), m[2].weight.detach().abs().double()
     r = float(torch.ones(3, dtype=torch.float64) @ w2 @ w1 @ torch.ones(6, dtype=torch.float64))
     # each bias-free layer's sum of |w * dR/dw| equals R (homogeneity), so the sum over two layers is 2R
     assert compute(m, x, None, names=["synflow"])["synflow"] == pytest.approx(math.log(2 * r), rel=1e-12)
