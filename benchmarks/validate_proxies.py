@@ -25,7 +25,7 @@ from mdsection import write_section  # noqa: E402
 
 from evoproxy import PROXIES  # noqa: E402
 from evoproxy.benchmarks.nbsz import read_space  # noqa: E402
-from evoproxy.extract import extract  # noqa: E402
+from evoproxy.extract import _frame, _read_journal, extract  # noqa: E402
 from evoproxy.metrics import spearman  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,22 +89,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--table", default=str(REPO / "results/validation/nb201__cifar10.parquet"),
                     help="computed values (resumed when present)")
     ap.add_argument("--out", default=str(REPO / "benchmarks/results/extract.md"))
+    ap.add_argument("--report-only", action="store_true",
+                    help="report on the archs finished so far (table + journal of a running or killed extraction)")
     args = ap.parse_args(argv)
 
     rel = release_table(Path(args.mirror))
     sample = rel.sample(min(args.n, len(rel)), random_state=args.seed)
     archs_file = Path(args.table).with_suffix(".archs.txt")
     archs_file.parent.mkdir(parents=True, exist_ok=True)
-    archs_file.write_text("\n".join(sample["arch"]) + "\n")
+    if not args.report_only:
+        archs_file.write_text("\n".join(sample["arch"]) + "\n")
     t0 = time.perf_counter()
-    table = extract("nb201", str(archs_file), args.proxies, "cifar10", args.batch_size, args.seed, args.device,
-                    args.data_file, args.table)
-    seconds = time.perf_counter() - t0
-    proxies = [p for p in PROXIES if p in table.meta["computed_proxies"]]
-    df = agreement(table.df[table.df["arch"].isin(sample["arch"])], rel, proxies)
+    if args.report_only:
+        rows = _read_journal(Path(args.table).with_name(Path(args.table).name + ".journal.jsonl"))
+        proxies = [p for p in PROXIES if rows and p in rows[0]["values"]]
+        ours, device = _frame(rows, proxies), "see table metadata"
+        seconds = float(ours[[f"time_{p}" for p in proxies]].to_numpy().sum()) if proxies else 0.0
+    else:
+        table = extract("nb201", str(archs_file), args.proxies, "cifar10", args.batch_size, args.seed,
+                        args.device, args.data_file, args.table)
+        seconds = time.perf_counter() - t0
+        proxies = [p for p in PROXIES if p in table.meta["computed_proxies"]]
+        ours, device = table.df, table.meta["device"]
+    df = agreement(ours[ours["arch"].isin(sample["arch"])], rel, proxies)
     meta = {"n": int(df["n"].max()), "seed": args.seed, "batch_size": args.batch_size,
             "data": Path(args.data_file).name if args.data_file else "official tarball",
-            "device": table.meta["device"], "seconds": seconds,
+            "device": device, "seconds": seconds,
             "command": "python benchmarks/validate_proxies.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     md = to_markdown(df, meta)
     print(md)
