@@ -9,48 +9,33 @@ FILLED = f"{RESULTS}/data_filled"
 EXTRACT_DATA_FILE = os.environ.get("EVOPROXY_DATA_FILE") or EXTRACT.get("data_file") or ""
 FILL = EXTRACT.get("fill_missing") or {}
 
-
-def _extract_archs(wc):
-    for t in EXTRACT.get("targets", []):
-        if t["space"] == wc.space and t["dataset"] == wc.dataset:
-            return str(t.get("archs", "100"))
-    return "100"
-
-
-def _extract_archs_input(wc):
-    archs = _extract_archs(wc)
-    return [archs] if archs not in ("all",) and not archs.isdigit() else []
-
-
-def _filled_file(pid):
-    space, task = pid.split("/", 1)
-    return f"{FILLED}/{space}__{task}.parquet"
-
-
-def _extract_options(proxies):
-    opts = [
-        f"--proxies {proxies}",
+EXTRACT_ARCHS = {(t["space"], t["dataset"]): str(t.get("archs", "100")) for t in EXTRACT.get("targets", [])}
+EXTRACT_OPTIONS = " ".join(
+    [
         f"--batch-size {EXTRACT.get('batch_size', 64)}",
         f"--seed {EXTRACT.get('seed', 0)}",
         f"--device {EXTRACT.get('device', 'auto')}",
         f"--data-root {EXTRACT.get('data_root', 'resources/datasets')}",
     ]
-    if EXTRACT_DATA_FILE:
-        opts.append(f"--data-file {EXTRACT_DATA_FILE}")
-    return " ".join(opts)
+    + ([f"--data-file {EXTRACT_DATA_FILE}"] if EXTRACT_DATA_FILE else [])
+)
 
 
 rule extract:
     input:
-        archs=_extract_archs_input,
+        archs=lambda wc: [
+            a
+            for a in [EXTRACT_ARCHS.get((wc.space, wc.dataset), "100")]
+            if a != "all" and not a.isdigit()
+        ],
     output:
         f"{PRIM}/{{space}}__{{dataset}}.parquet",
     wildcard_constraints:
         space="nb201|nb101|nb301",
         dataset=r"cifar10|cifar100|ImageNet16-120",
     params:
-        archs=_extract_archs,
-        options=_extract_options(EXTRACT.get("proxies", "all")),
+        archs=lambda wc: EXTRACT_ARCHS.get((wc.space, wc.dataset), "100"),
+        options=f"--proxies {EXTRACT.get('proxies', 'all')} {EXTRACT_OPTIONS}",
     log:
         f"{LOGS}/extract/{{space}}__{{dataset}}.log",
     benchmark:
@@ -78,7 +63,7 @@ rule extract_for_fill:
         task=r"cifar10|cifar100|ImageNet16-120",
     params:
         table=lambda wc: problem_file(f"{wc.space}/{wc.task}"),
-        options=_extract_options(FILL.get("proxies", "nwot,zen")),
+        options=f"--proxies {FILL.get('proxies', 'nwot,zen')} {EXTRACT_OPTIONS}",
     log:
         f"{LOGS}/extract/fill__{{space}}__{{task}}.log",
     benchmark:
@@ -120,4 +105,4 @@ rule fill_missing:
 if EXTRACT.get("enabled", False):
     ALL_TARGETS.extend(f"{PRIM}/{t['space']}__{t['dataset']}.parquet" for t in EXTRACT.get("targets", []))
 if FILL.get("enabled", False):
-    ALL_TARGETS.extend(_filled_file(p) for p in FILL["problems"])
+    ALL_TARGETS.extend(problem_file(p).replace(DATA, FILLED, 1) for p in FILL["problems"])
