@@ -80,3 +80,27 @@ def test_params_equal_release(space, mirror_dir: Path) -> None:
     for key in [keys[i] for i in rng.choice(len(keys), size=50, replace=False)]:
         got = sum(p.numel() for p in space.to_model(key).parameters()) / 1e6
         assert got == pytest.approx(records[key]["params"]["score"], abs=1e-6), key
+
+
+def test_from_genotype_and_describe(space) -> None:
+    from collections import namedtuple
+
+    genotype = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
+    v2 = genotype(
+        normal=[
+            ("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 1),
+            ("sep_conv_3x3", 1), ("skip_connect", 0), ("skip_connect", 0), ("dil_conv_3x3", 2),
+        ],
+        normal_concat=[2, 3, 4, 5],
+        reduce=[
+            ("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 1),
+            ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("max_pool_3x3", 1),
+        ],
+        reduce_concat=[2, 3, 4, 5],
+    )
+    assert space.from_genotype(v2) == DARTS_V2
+    assert space.from_genotype({"normal": v2.normal, "reduce": v2.reduce}) == DARTS_V2
+    text = space.describe(DARTS_V2)
+    assert text.startswith("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)")
+    with pytest.raises(ValueError, match="ops must be in"):
+        space.from_genotype({"normal": [("conv_7x7", 0)] * 8, "reduce": v2.reduce})

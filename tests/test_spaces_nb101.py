@@ -108,3 +108,19 @@ def test_params_equal_release(space, mirror_dir: Path) -> None:
         assert space.is_valid(key), key
         got = sum(p.numel() for p in space.to_model(key).parameters()) / 1e6
         assert got == pytest.approx(records[key]["params"]["score"], abs=1e-6), key
+
+
+def test_from_spec_pads_small_specs(space) -> None:
+    matrix = [[0, 1, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]]
+    ops = ["input", "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3", "output"]
+    a = space.from_spec(matrix, ops)
+    assert space.is_valid(a)
+    seven = arch([(0, 1), (0, 2), (1, 3), (2, 3), (3, 6)], [IN, CONV3X3, CONV1X1, MAXPOOL3X3, CONV3X3, CONV3X3, OUT])
+    assert a == seven  # padded vertices 4, 5 are unconnected
+    assert space.describe(a) == (
+        "ops=['input', 'conv3x3-bn-relu', 'conv1x1-bn-relu', 'maxpool3x3', 'output'] matrix=[01100,00010,00010,00001,00000]"
+    )
+    n_params = sum(p.numel() for p in space.to_model(a).parameters())
+    assert n_params == sum(p.numel() for p in space.to_model(seven).parameters())
+    with pytest.raises(ValueError, match="does not fit"):
+        space.from_spec([[0, 1], [0, 0]], ops)

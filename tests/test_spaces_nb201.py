@@ -136,3 +136,9 @@ def test_index_order(space, mirror_dir: Path, tmp_path: Path) -> None:
     bad.write_text("nb201_index,arch\n0,\"(0, 0, 0, 0, 0, 0)\"\n")
     with pytest.raises(ValueError, match="nb201_index must be exactly"):
         index_order(bad)
+
+
+def test_describe_roundtrip(space) -> None:
+    for a in space.sample(20, seed=9):
+        text = space.describe(a)
+        assert text.startswith("|") and space.canonical(text) == a

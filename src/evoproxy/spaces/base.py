@@ -55,6 +55,10 @@ class SearchSpace(ABC):
     def to_model(self, arch: str | Sequence[Any], num_classes: int | None = None) -> torch.nn.Module:
         """The benchmark's network for ``arch``: a classifier taking NCHW images, returning logits."""
 
+    def describe(self, arch: str | Sequence[Any]) -> str:
+        """Human-readable form of ``arch`` in the space's own notation (e.g. NB201 cell string, DARTS genotype)."""
+        return self.canonical(arch)
+
     def size(self) -> int | None:
         """Number of archs in the space when it is finite and enumerable here, else ``None``."""
         return None

@@ -49,6 +49,25 @@ class DartsSpace(SearchSpace):
             return False
         return distinct_inputs(cells)
 
+    def from_genotype(self, genotype: Any) -> str:
+        """Canonical arch of a DARTS ``Genotype`` (or any object / dict with ``normal`` and ``reduce`` lists of
+        ``(op_name, input)`` pairs, the order of the DARTS code), e.g. ``genotypes.DARTS_V2``."""
+        cells = []
+        for part in ("normal", "reduce"):
+            pairs = genotype[part] if isinstance(genotype, dict) else getattr(genotype, part)
+            try:
+                cells.append([(int(i), DARTS_OPS.index(op)) for op, i in pairs])
+            except ValueError:
+                raise ValueError(f"darts: {part} cell {pairs!r}: ops must be in {DARTS_OPS}") from None
+        return self.canonical(_fmt(cells))
+
+    def describe(self, arch: str | Sequence[Any]) -> str:
+        """DARTS genotype notation: ``Genotype(normal=[('sep_conv_3x3', 0), ...], normal_concat=[2, 3, 4, 5], ...)``."""
+        normal, reduce = self.parse(arch)
+        n = [(DARTS_OPS[o], i) for i, o in normal]
+        r = [(DARTS_OPS[o], i) for i, o in reduce]
+        return f"Genotype(normal={n}, normal_concat=[2, 3, 4, 5], reduce={r}, reduce_concat=[2, 3, 4, 5])"
+
     def random_arch(self, rng: np.random.Generator) -> str:
         cells: Cells = [[], []]
         for k in range(4):

@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from evoproxy.encodings import NB101_OPS
 from evoproxy.spaces import register
 from evoproxy.spaces.base import SearchSpace
 from evoproxy.spaces.nb101_spec import (
+    CONV3X3,
     INPUT,
     INTERIOR_OPS,
     OUTPUT,
@@ -53,6 +55,29 @@ class NB101Space(SearchSpace):
     def hash(self, arch: str | Sequence[Any]) -> str:
         """NAS-Bench-101 graph hash of a valid arch (equal for isomorphic / prune-equivalent specs)."""
         return spec_hash(*self.pruned(arch))
+
+    def from_spec(self, matrix: Sequence[Sequence[int]], ops: Sequence[int | str]) -> str:
+        """Canonical 56-tuple of a NAS-Bench-101 spec (op names as in ``nasbench`` or NASLib ids); specs with fewer
+        than 7 vertices are padded with unconnected vertices before the output, which pruning removes again."""
+        m = np.asarray(matrix, dtype=np.int64)
+        n = len(ops)
+        if m.shape != (n, n) or not 2 <= n <= 7:
+            raise ValueError(f"nb101: matrix of shape {m.shape} does not fit {n} ops (2..7 vertices)")
+        ids = [NB101_OPS.index(o) if isinstance(o, str) else int(o) for o in ops]
+        full = np.zeros((7, 7), dtype=np.int64)
+        pad = 7 - n
+        idx = list(range(n - 1)) + [6]  # old vertex -> new position; the output stays last
+        for i in range(n):
+            for j in range(n):
+                full[idx[i], idx[j]] = m[i, j]
+        full_ops = ids[:-1] + [CONV3X3] * pad + [ids[-1]]
+        return self.canonical(join(full, full_ops))
+
+    def describe(self, arch: str | Sequence[Any]) -> str:
+        """The pruned spec: op names and the adjacency matrix rows."""
+        matrix, ops = self.pruned(arch)
+        rows = ",".join("".join(str(int(v)) for v in row) for row in matrix)
+        return f"ops={[NB101_OPS[o] for o in ops]} matrix=[{rows}]"
 
     def random_arch(self, rng: np.random.Generator) -> str:
         matrix = np.triu(rng.integers(0, 2, size=(7, 7)), k=1)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from evoproxy.encodings import NB201_EDGES, NB201_OPS, canonical_arch
+from evoproxy.encodings import NB201_EDGES, NB201_OPS, canonical_arch, nb201_to_string
 from evoproxy.spaces import register
 from evoproxy.spaces.base import SearchSpace
 
@@ -90,6 +90,10 @@ class NB201Space(SearchSpace):
                     if is_connected(new):
                         out.append(str(tuple(new)))
         return out
+
+    def describe(self, arch: str | Sequence[Any]) -> str:
+        """The NAS-Bench-201 cell string, e.g. ``|nor_conv_3x3~0|+|none~0|skip_connect~1|+|...|``."""
+        return nb201_to_string(self.parse(arch))
 
     def size(self) -> int:
         return len(NB201_OPS) ** len(NB201_EDGES)
