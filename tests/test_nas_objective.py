@@ -115,3 +115,19 @@ def test_resolve_proxy_and_formula_file_match_lookup(tmp_path):
     online = OnlineObjective(f, ev)
     assert online("abc") == pytest.approx(float(f.evaluate({"nwot": np.array([3.0]), "synflow": np.array([1.0])})[0]))
     assert obj("b") == pytest.approx(float(f.evaluate({"nwot": np.array([2.0]), "synflow": np.array([0.0])})[0]))
+
+
+def test_transforms_lookup_equals_online_and_rank_refused_online():
+    formula_mod = pytest.importorskip("evoproxy.sr.formula")
+    ast = ["add", ["proxy", "nwot"], ["proxy", "synflow"]]
+    f = formula_mod.Formula.from_ast(ast, transform="signed_log")
+    t = _table()
+    lookup = LookupObjective(f, t)
+    online = OnlineObjective(f, FakeEvaluator())  # FakeEvaluator: nwot = len(arch), synflow = 1
+    expected = np.log1p(3.0) + np.log1p(1.0)
+    assert online("abc") == pytest.approx(expected)
+    assert lookup("c") == pytest.approx(np.log1p(3.0) - np.log1p(1.0))  # sign(-1) * log1p(1)
+    r = formula_mod.Formula.from_ast(ast, transform="rank")
+    assert LookupObjective(r, t)("a") == pytest.approx(1 / 3 + 3 / 4)  # ranks over the table's rows
+    with pytest.raises(ValueError, match="rank-transformed"):
+        OnlineObjective(r, FakeEvaluator())

@@ -1,10 +1,13 @@
 """NAS objectives: a saved formula (or one hand-crafted proxy, or ``random``) -> the score of an architecture.
 
 - :class:`LookupObjective`: proxies read from an ingested ProblemTable. The formula is evaluated once over the whole
-  table (the same evaluator as scoring/reporting, so a formula evaluates identically everywhere); an arch missing
-  from the table is skipped (``None``) and counted in ``missing``.
+  table with ``Formula.evaluate_table`` (the same evaluator and terminal transform as scoring/reporting; a ``rank``
+  transform ranks over the whole table); an arch missing from the table is skipped (``None``) and counted in
+  ``missing``.
 - :class:`OnlineObjective`: only the proxies the formula needs are computed for each candidate by the extraction
-  stage (``evoproxy.extract.ProxyEvaluator``: a freshly initialised network, one minibatch, on cpu or cuda).
+  stage (``evoproxy.extract.ProxyEvaluator``: a freshly initialised network, one minibatch, on cpu or cuda), the
+  formula's row-wise transform (``none``, ``signed_log``) is applied; a ``rank`` formula is refused (it needs a
+  population).
 - :class:`RandomObjective`: a seeded pseudo-random score per arch; any search with it returns a uniformly random
   architecture (the "random" baseline row of the NAS table).
 
@@ -96,7 +99,10 @@ class LookupObjective:
             raise ValueError(f"{where}: lookup mode needs proxies {need} but the table lacks {missing} "
                              f"(it has {sorted(have)})")
         t = time.perf_counter()
-        scores = np.asarray(formula.evaluate({p: table.values(p) for p in need}), dtype=np.float64)
+        if hasattr(formula, "evaluate_table"):  # applies the run's terminal transform (rank: over this table)
+            scores = np.asarray(formula.evaluate_table(table), dtype=np.float64)
+        else:
+            scores = np.asarray(formula.evaluate({p: table.values(p) for p in need}), dtype=np.float64)
         if scores.shape != (table.n,):
             raise ValueError(f"{where}: formula returned shape {scores.shape}, expected ({table.n},)")
         self.setup_seconds = time.perf_counter() - t
@@ -116,6 +122,11 @@ class OnlineObjective:
     """Compute the formula's proxies for each candidate with an online proxy evaluator, then the formula."""
 
     def __init__(self, formula: Scorer, evaluator: Any) -> None:
+        self.transform = str(getattr(formula, "transform", "none"))
+        if self.transform == "rank":
+            raise ValueError("the formula was evolved on rank-transformed proxies (ranks over a population of "
+                             "archs); online mode scores one arch at a time: use --mode lookup or a formula with "
+                             "transform none/signed_log")
         self.formula, self.evaluator = formula, evaluator
         self.proxies = list(formula.proxies)
         self.proxy_seconds: dict[str, float] = {}
@@ -130,6 +141,10 @@ class OnlineObjective:
         for p, spent in times.items():
             self.proxy_seconds[p] = self.proxy_seconds.get(p, 0.0) + float(spent)
         cols = {p: np.asarray([values.get(p, math.nan)], dtype=np.float64) for p in self.proxies}
+        if self.transform != "none":  # row-wise transforms (signed_log) are exact on one arch
+            from evoproxy.sr.transforms import apply
+
+            cols = {p: apply(v, self.transform) for p, v in cols.items()}
         score = float(np.asarray(self.formula.evaluate(cols), dtype=np.float64).reshape(-1)[0])
         if not math.isfinite(score):
             self.failures += 1
