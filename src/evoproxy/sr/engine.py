@@ -1,0 +1,304 @@
+"""The GP loop (DEAP): evolve a proxy formula maximising aggregated rank correlation on the training splits.
+
+Variation follows gplearn's scheme: each offspring comes from exactly one operator drawn with the configured
+probabilities (one-point crossover, subtree / hoist / point mutation, reproduction) applied to tournament winners;
+an offspring deeper than ``max_depth`` (or larger than ``max_size``) is rejected and its parent is kept. With
+``multiobjective: true`` survival is NSGA-II (``selNSGA2``, mu + lambda) on (fitness, -size) and the run stores the
+Pareto front. Everything random draws from one ``random.Random`` state seeded by the run seed, so the same seed,
+config and data give the identical formula.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import random
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import deap
+import numpy as np
+from deap import base, creator, gp, tools
+
+import evoproxy
+from evoproxy import PROXIES
+from evoproxy.problems import ProblemTable, split
+from evoproxy.progress import Progress
+from evoproxy.sr import primitives
+from evoproxy.sr.config import SRConfig
+from evoproxy.sr.fitness import ProblemData, aggregate, score_matrix
+from evoproxy.sr.formula import Ast, Formula
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SPLIT = {"n_train": 1000, "max_train_fraction": 0.5, "seed": 0}
+
+if not hasattr(creator, "EvoFitness1"):
+    creator.create("EvoFitness1", base.Fitness, weights=(1.0,))
+    creator.create("EvoFitness2", base.Fitness, weights=(1.0, -1.0))
+    creator.create("EvoTree1", gp.PrimitiveTree, fitness=creator.EvoFitness1)
+    creator.create("EvoTree2", gp.PrimitiveTree, fitness=creator.EvoFitness2)
+
+
+def build_pset(functions: Sequence[str], terminals: Sequence[str]) -> gp.PrimitiveSet:
+    """DEAP primitive set: the chosen functions, one argument per proxy terminal, no constants."""
+    pset = gp.PrimitiveSet("PROXY", len(terminals))
+    pset.renameArguments(**{f"ARG{i}": t for i, t in enumerate(terminals)})
+    for name in functions:
+        p = primitives.get(name)
+        pset.addPrimitive(p.fn, p.arity, name=name)
+    return pset
+
+
+def tree_to_ast(tree: gp.PrimitiveTree) -> Ast:
+    """Prefix DEAP tree -> nested AST."""
+    stack: list[list[Any]] = []
+    root: Ast | None = None
+    for node in tree:
+        item: Ast = ["proxy", node.value] if isinstance(node, gp.Terminal) else [node.name]
+        if stack:
+            stack[-1][0].append(item)
+            stack[-1][1] -= 1
+        else:
+            root = item
+        if not isinstance(node, gp.Terminal) and node.arity > 0:
+            stack.append([item, node.arity])
+        while stack and stack[-1][1] == 0:
+            stack.pop()
+    assert root is not None
+    return root
+
+
+def hoist(tree: gp.PrimitiveTree, rng: random.Random) -> gp.PrimitiveTree:
+    """Hoist mutation: replace a random subtree by a random subtree of itself (shrinks the tree)."""
+    i = rng.randrange(len(tree))
+    sl = tree.searchSubtree(i)
+    sub = gp.PrimitiveTree(tree[sl])
+    j = rng.randrange(len(sub))
+    tree[sl] = sub[sub.searchSubtree(j)]
+    return tree
+
+
+def choose_terminals(cfg: SRConfig, train: Sequence[ProblemData]) -> list[str]:
+    if cfg.terminals != "all":
+        if not cfg.terminals:
+            raise ValueError("sr.terminals: empty list")
+        return list(cfg.terminals)
+    present = {p for d in train for p in d.columns}
+    terms = [p for p in PROXIES if p in present] + sorted(present - set(PROXIES))
+    if not terms:
+        raise ValueError("no proxy column with finite values in the training problems")
+    return terms
+
+
+def knee_index(fit: np.ndarray, size: np.ndarray) -> int:
+    """Pareto knee: the point farthest from the line joining the extremes in normalised (size, fitness)."""
+    if len(fit) <= 2:
+        return int(np.argmax(fit))
+    f = (fit - fit.min()) / (np.ptp(fit) or 1.0)
+    s = (size - size.min()) / (np.ptp(size) or 1.0)
+    a, b = np.array([s[np.argmin(s)], f[np.argmin(s)]]), np.array([s[np.argmax(f)], f[np.argmax(f)]])
+    d = b - a
+    dist = np.abs(d[0] * (f - a[1]) - d[1] * (s - a[0])) / (np.hypot(*d) or 1.0)
+    return int(np.argmax(dist))
+
+
+class Engine:
+    """One GP run over fixed training data; :meth:`run` returns the best tree, its fitness and the history."""
+
+    def __init__(self, cfg: SRConfig, train: Sequence[ProblemData], seed: int) -> None:
+        self.cfg, self.train, self.seed = cfg, list(train), seed
+        self.rng = random.Random(seed)
+        self.terminals = choose_terminals(cfg, self.train)
+        self.pset = build_pset(cfg.functions, self.terminals)
+        self.mo = cfg.multiobjective
+        self.ind_cls = creator.EvoTree2 if self.mo else creator.EvoTree1
+        self.cache: dict[str, float] = {}
+        self.nevals = 0
+
+    # --- random generation: DEAP's generators use the global ``random``; run them under our own state ---
+    def _with_rng(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        state = random.getstate()
+        random.setstate(self.rng.getstate())
+        try:
+            return fn(*args, **kw)
+        finally:
+            self.rng.setstate(random.getstate())
+            random.setstate(state)
+
+    def _new(self, min_d: int, max_d: int) -> gp.PrimitiveTree:
+        return self.ind_cls(self._with_rng(gp.genHalfAndHalf, self.pset, min_=min_d, max_=max_d))
+
+    def evaluate(self, pop: Sequence[gp.PrimitiveTree]) -> None:
+        todo = [ind for ind in pop if not ind.fitness.valid]
+        keys = [str(ind) for ind in todo]
+        new = sorted({k: ind for k, ind in zip(keys, todo, strict=True) if k not in self.cache}.items())
+        if new:
+            asts = [tree_to_ast(ind) for _, ind in new]
+            fit = aggregate(score_matrix(asts, self.train, self.cfg.metric), self.cfg.aggregate)
+            self.nevals += len(new)
+            for (k, _), v in zip(new, fit, strict=True):
+                self.cache[k] = float(v)
+        for k, ind in zip(keys, todo, strict=True):
+            ind.fitness.values = (self.cache[k], len(ind)) if self.mo else (self.cache[k],)
+
+    def _ok(self, ind: gp.PrimitiveTree) -> bool:
+        return ind.height <= self.cfg.max_depth and (self.cfg.max_size <= 0 or len(ind) <= self.cfg.max_size)
+
+    def _tournament(self, pop: Sequence[gp.PrimitiveTree]) -> gp.PrimitiveTree:
+        aspirants = [pop[self.rng.randrange(len(pop))] for _ in range(self.cfg.tournament_size)]
+        return max(aspirants, key=lambda ind: (ind.fitness.values[0], -len(ind)))
+
+    def _offspring(self, pop: Sequence[gp.PrimitiveTree]) -> gp.PrimitiveTree:
+        c = self.cfg
+        probs = np.array([c.p_crossover, c.p_subtree, c.p_hoist, c.p_point, c.p_reproduction], dtype=float)
+        r = self.rng.random() * probs.sum()
+        op = int(np.searchsorted(np.cumsum(probs), r, side="right"))
+        parent = self._tournament(pop)
+        child = self.ind_cls(parent)
+        if op == 0:
+            donor = self.ind_cls(self._tournament(pop))
+            child, _ = self._with_rng(gp.cxOnePoint, child, donor)
+        elif op == 1:
+            expr = lambda pset, type_: gp.genGrow(pset, 0, c.subtree_max_depth, type_)  # noqa: E731
+            (child,) = self._with_rng(gp.mutUniform, child, expr, self.pset)
+        elif op == 2:
+            child = hoist(child, self.rng)
+        elif op == 3:
+            (child,) = self._with_rng(gp.mutNodeReplacement, child, self.pset)
+        else:
+            child.fitness.values = parent.fitness.values
+            return child
+        if not self._ok(child):
+            child = self.ind_cls(parent)
+            child.fitness.values = parent.fitness.values
+        else:
+            del child.fitness.values
+        return child
+
+    def run(self) -> dict[str, Any]:
+        c = self.cfg
+        pop = [self._new(c.init_min_depth, c.init_max_depth) for _ in range(c.population)]
+        self.evaluate(pop)
+        hof: Any = tools.ParetoFront() if self.mo else tools.HallOfFame(max(1, c.hall_of_fame))
+        hof.update(pop)
+        history = [self._record(0, pop, 0.0)]
+        t0 = time.perf_counter()
+        with Progress(c.generations, f"evolve seed {self.seed}", unit="gen") as bar:
+            for gen in range(1, c.generations + 1):
+                off = [self._offspring(pop) for _ in range(c.population)]
+                self.evaluate(off)
+                if self.mo:
+                    pop = tools.selNSGA2(pop + off, c.population)
+                else:
+                    elite = sorted(pop, key=lambda i: (i.fitness.values[0], -len(i)), reverse=True)[: c.elitism]
+                    pop = [self.ind_cls(e) for e in elite] + off[: c.population - len(elite)]
+                    for e, new in zip(elite, pop, strict=False):
+                        new.fitness.values = e.fitness.values
+                hof.update(pop)
+                history.append(self._record(gen, pop, time.perf_counter() - t0))
+                bar.advance(best=f"{history[-1]['best']:.4f}")
+        return self._result(hof, history)
+
+    def _record(self, gen: int, pop: Sequence[gp.PrimitiveTree], seconds: float) -> dict[str, Any]:
+        fit = np.array([i.fitness.values[0] for i in pop])
+        size = np.array([len(i) for i in pop])
+        b = int(np.argmax(fit))
+        return {
+            "gen": gen,
+            "best": float(fit[b]),
+            "mean": float(fit.mean()),
+            "median": float(np.median(fit)),
+            "mean_size": float(size.mean()),
+            "best_size": int(size[b]),
+            "nevals": self.nevals,
+            "seconds": round(seconds, 4),
+        }
+
+    def _result(self, hof: Any, history: list[dict[str, Any]]) -> dict[str, Any]:
+        items = list(hof)
+        fit = np.array([i.fitness.values[0] for i in items])
+        size = np.array([len(i) for i in items], dtype=float)
+        if self.mo:
+            order = np.lexsort((size, -fit))
+            items, fit, size = [items[k] for k in order], fit[order], size[order]
+            pick = knee_index(fit, size) if self.cfg.select == "knee" else 0
+            pareto = [
+                {"formula": tree_to_ast(i), "text": str(i), "fitness": float(f), "size": int(s)}
+                for i, f, s in zip(items, fit, size, strict=True)
+            ]
+        else:
+            pick, pareto = 0, None
+        return {
+            "ast": tree_to_ast(items[pick]),
+            "train_fitness": float(fit[pick]),
+            "history": history,
+            "pareto": pareto,
+            "terminals": self.terminals,
+        }
+
+
+def _split_cfg(split_cfg: dict[str, Any] | None) -> dict[str, Any]:
+    s = dict(DEFAULT_SPLIT)
+    s.update(split_cfg or {})
+    return {"n_train": int(s["n_train"]), "max_train_fraction": float(s["max_train_fraction"]), "seed": int(s["seed"])}
+
+
+def per_problem_scores(formula: Formula, table: ProblemTable, split_cfg: dict[str, Any]) -> dict[str, Any]:
+    """Train and test n, Kendall tau-b and Spearman rho of a formula on one problem's shared split."""
+    from evoproxy.metrics import kendall, spearman
+
+    out = {}
+    for name, part in zip(("train", "test"), split(table, **split_cfg), strict=True):
+        s = formula.evaluate_table(part)
+        out[name] = {"n": part.n, "kendall": kendall(s, part.target), "spearman": spearman(s, part.target)}
+    return out
+
+
+def evolve(
+    tables: Sequence[ProblemTable],
+    cfg: SRConfig | dict[str, Any] | None = None,
+    seed: int = 0,
+    split_cfg: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run GP on the training splits of ``tables``; return the FormulaRun dict (see :mod:`evoproxy.sr.formula`)."""
+    cfg = cfg if isinstance(cfg, SRConfig) else SRConfig.from_dict(cfg)
+    if not tables:
+        raise ValueError("evolve: no training problems")
+    split_cfg = _split_cfg(split_cfg)
+    t0 = time.perf_counter()
+    train = [ProblemData.from_table(split(t, **split_cfg)[0], cfg.transform) for t in tables]
+    if cfg.backend == "pysr":
+        from evoproxy.sr.pysr_backend import evolve_pysr
+
+        res = evolve_pysr(cfg, train, seed)
+    else:
+        res = Engine(cfg, train, seed).run()
+    formula = Formula.from_ast(res["ast"], transform=cfg.transform)
+    per_problem = {t.id: per_problem_scores(formula, t, split_cfg) for t in tables}
+    run = {
+        **formula.to_dict(),
+        "fitness": {
+            "metric": cfg.metric,
+            "aggregate": cfg.aggregate,
+            "train_fitness": res["train_fitness"],
+            "per_problem": per_problem,
+        },
+        "split": split_cfg,
+        "trainset": [t.id for t in tables],
+        "terminals": res["terminals"],
+        "config": cfg.to_dict(),
+        "seed": seed,
+        "versions": {
+            "evoproxy": evoproxy.__version__,
+            "deap": deap.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "history": res["history"],
+    }
+    if res.get("pareto") is not None:
+        run["pareto"] = res["pareto"]
+    run["wall_seconds"] = round(time.perf_counter() - t0, 3)
+    return run
