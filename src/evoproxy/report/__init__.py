@@ -1,0 +1,1 @@
+"""Paper tables, figures and the results report, regenerated from result files only."""

@@ -1,0 +1,143 @@
+"""Regenerate every paper table and figure from result files and stitch them into ``report.md``.
+
+Reads only: evaluation Parquets (``results/evaluation/<protocol>/<trainset>.parquet``), FormulaRun JSONs
+(``results/evolve/<protocol>/<trainset>/run_*.json`` and ``best.json``) and, when present, the NAS table. No
+number is computed from the benchmark data here, so a changed result file changes the tables.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from evoproxy.fileio import write_text_atomic
+from evoproxy.report import figures
+from evoproxy.report.tables import (
+    load_evaluations,
+    load_runs,
+    per_problem_table,
+    run_statistics,
+    to_markdown,
+    transfer_matrix,
+    win_summary,
+    wins_table,
+    write_table,
+)
+
+PROTOCOL_TITLES = {
+    "multi": "Multi-problem protocol (evolved on the train splits of all problems)",
+    "single": "Single-problem transfer matrix (evolved on one problem, tested on every problem)",
+    "loso": "Leave-one-space-out (evolved on the other spaces, tested on the held-out space)",
+}
+
+
+def git_revision(cwd: str | Path = ".") -> str:
+    """``git describe``-like revision of the working tree: commit hash plus ``-dirty`` when modified."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def build_report(
+    eval_dir: str | Path,
+    evolve_dir: str | Path,
+    tables_dir: str | Path,
+    figures_dir: str | Path,
+    report_path: str | Path,
+    config: dict | None = None,
+    order: Sequence[str] | None = None,
+    nas_table: str | Path | None = None,
+    revision: str | None = None,
+) -> dict[str, list[Path]]:
+    """Write all tables, figures and the report; return the written paths by kind."""
+    tables_dir, figures_dir, report_path = Path(tables_dir), Path(figures_dir), Path(report_path)
+    ev = load_evaluations(eval_dir)
+    runs = load_runs(evolve_dir) if Path(evolve_dir).exists() else []
+    order = list(order or (config or {}).get("problems") or [])
+    written: dict[str, list[Path]] = {"tables": [], "figures": []}
+    rel = lambda p: os.path.relpath(p, report_path.parent)  # noqa: E731
+    sections: list[str] = []
+
+    wins = wins_table(ev, order)
+    summary = win_summary(wins)
+    protocols = list(dict.fromkeys(ev["protocol"]))
+    for proto in protocols:
+        sub = ev[ev["protocol"] == proto]
+        title = PROTOCOL_TITLES.get(proto, f"Protocol '{proto}'")
+        text = [f"## {title}\n"]
+        s = summary[summary["protocol"] == proto]
+        if len(s):
+            s = s.iloc[0]
+            unit = "train/test problem pairs" if proto == "single" else "test problems"
+            text.append(
+                f"Evolved proxy's 95% bootstrap interval of τ lies above the best single baseline's (chosen on the "
+                f"training problems) on **{s['evolved']} of {s['pairs']}** {unit}, below it on {s['baseline']}, "
+                f"overlapping on {s['overlap']}.\n")
+        if proto == "single":
+            for metric in ("kendall", "spearman"):
+                mat = transfer_matrix(sub, metric, order)
+                written["tables"] += write_table(mat, tables_dir, f"transfer_{metric}", bold=False).values()
+                text.append(f"### Transfer matrix, {metric} (evolved proxy, test splits)\n\n"
+                            + to_markdown(mat, bold=False))
+            fig = figures.heatmap(transfer_matrix(sub, "kendall", order), figures_dir / "transfer_matrix.png")
+            written["figures"].append(fig)
+            text.append(f"![transfer matrix]({rel(fig)})\n")
+        else:
+            for metric in ("kendall", "spearman"):
+                tab = per_problem_table(sub, metric, order)
+                name = f"per_problem_{proto}" + ("" if metric == "kendall" else "_spearman")
+                written["tables"] += write_table(tab, tables_dir, name).values()
+                if metric == "kendall":
+                    text.append("### Kendall τ on the test splits (best zero-cost method in bold; † uses 400 "
+                                "labels of the test problem)\n\n" + to_markdown(tab))
+            w = wins[wins["protocol"] == proto]
+            fig = figures.ci_bars(w, figures_dir / f"bars_{proto}.png",
+                                  f"{proto}: evolved vs best single proxy (95% bootstrap CI)")
+            written["figures"].append(fig)
+            text.append(f"![evolved vs best baseline, {proto}]({rel(fig)})\n")
+        pr = [r for r in runs if r["_protocol"] == proto]
+        fig = figures.fitness_curves(pr, figures_dir / f"fitness_{proto}.png", f"{proto}: fitness per generation")
+        written["figures"].append(fig)
+        text.append(f"![fitness curves, {proto}]({rel(fig)})\n")
+        sections.append("\n".join(text))
+
+    written["tables"] += write_table(wins.set_index(["protocol", "trainset", "problem"]) if len(wins) else wins,
+                                     tables_dir, "wins", bold=False).values()
+    written["tables"] += write_table(summary, tables_dir, "wins_summary", bold=False, index=False).values()
+    stats = run_statistics(runs, evolve_dir)
+    if len(stats):
+        written["tables"] += write_table(stats.drop(columns=["best_text"]), tables_dir, "runs", bold=False,
+                                         index=False, raw_cols=["best_formula"]).values()
+    fig = figures.pareto_front(runs, figures_dir / "pareto.png")
+    written["figures"].append(fig)
+
+    head = ["# evoproxy results\n", f"Git revision: `{revision or git_revision()}`\n",
+            "Generated by `evoproxy report` from the result files only (evaluation Parquets, FormulaRun JSONs).\n",
+            "## Win counts (evolved vs best single proxy, non-overlapping 95% bootstrap intervals of τ)\n",
+            to_markdown(summary, bold=False, index=False)]
+    tail = []
+    if len(stats):
+        show = stats[["protocol", "trainset", "runs", "train_mean", "train_std", "test_kendall_mean",
+                      "test_kendall_std", "size_mean", "best_text"]]
+        tail.append("## Runs (mean ± std over seeds; best formula of each training set)\n\n"
+                    + to_markdown(show, bold=False, index=False))
+    tail.append(f"## Fitness vs formula size\n\n![pareto]({rel(fig)})\n")
+    if nas_table and Path(nas_table).exists():
+        tail.append("## NAS on NAS-Bench-201 with the evolved proxy\n\n" + Path(nas_table).read_text())
+    if config is not None:
+        tail.append("## Exact configuration\n\n```yaml\n" + yaml.safe_dump(config, sort_keys=False) + "```\n")
+    write_text_atomic(report_path, "\n".join(head + sections + tail))
+    written["report"] = [report_path]
+    return written
+
+
+__all__ = ["build_report", "git_revision", "pd"]
