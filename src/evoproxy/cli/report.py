@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output report (Markdown)")
     p.add_argument("--config", help="config YAML file to embed in the report (its 'problems' order the rows)")
     p.add_argument("--config-json", help="the effective config as a JSON string (takes precedence over --config)")
+    p.add_argument("--protocols", help="comma-separated protocols to report (default: every folder present)")
     p.add_argument("--nas-table", help="Markdown NAS table to include when it exists")
     p.set_defaults(func=run)
 
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"{path}: no such config file")
         config = yaml.safe_load(path.read_text())
     written = build_report(args.evaluations, args.evolve, args.tables, args.figures, args.out, config=config,
-                           nas_table=args.nas_table)
+                           nas_table=args.nas_table,
+                           protocols=[p for p in (args.protocols or "").split(",") if p] or None)
     print(f"{args.out}: {len(written['tables'])} table files, {len(written['figures'])} figures")
     return 0

@@ -57,11 +57,17 @@ def build_report(
     order: Sequence[str] | None = None,
     nas_table: str | Path | None = None,
     revision: str | None = None,
+    protocols: Sequence[str] | None = None,
 ) -> dict[str, list[Path]]:
     """Write all tables, figures and the report; return the written paths by kind."""
     tables_dir, figures_dir, report_path = Path(tables_dir), Path(figures_dir), Path(report_path)
     ev = load_evaluations(eval_dir)
     runs = load_runs(evolve_dir) if Path(evolve_dir).exists() else []
+    if protocols:  # only these (stale results of a disabled protocol stay out of the report)
+        ev = ev[ev["protocol"].isin(protocols)]
+        runs = [r for r in runs if r["_protocol"] in protocols]
+        if ev.empty:
+            raise FileNotFoundError(f"{eval_dir}: no evaluations of protocols {list(protocols)}")
     order = list(order or (config or {}).get("problems") or [])
     written: dict[str, list[Path]] = {"tables": [], "figures": []}
     rel = lambda p: os.path.relpath(p, report_path.parent)  # noqa: E731
