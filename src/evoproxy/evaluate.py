@@ -104,6 +104,7 @@ def _row(pid: str, method: str, kind: str, x: np.ndarray, y: np.ndarray) -> dict
 def supervised_scores(train: ProblemTable, test: ProblemTable, n_labelled: int, seed: int) -> np.ndarray:
     """HistGradientBoosting fit on the proxies of ``n_labelled`` labelled train archs; predictions on ``test``."""
     from sklearn.ensemble import HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
 
     feats = [p for p in PROXIES if np.isfinite(train.values(p)).any()]
     rng = np.random.default_rng(seed)
@@ -113,8 +114,10 @@ def supervised_scores(train: ProblemTable, test: ProblemTable, n_labelled: int, 
     Xte = np.stack([test.values(p) for p in feats], axis=1)
     Xte = np.where(np.isfinite(Xte), Xte, np.nan)
     model = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, max_leaf_nodes=15, random_state=seed)
-    model.fit(Xtr, train.target[pick])
-    return model.predict(Xte)
+    # one OpenMP thread: on a shared/oversubscribed machine HGB's spinning threads cost 50x on 400 rows
+    with threadpool_limits(limits=1, user_api="openmp"):
+        model.fit(Xtr, train.target[pick])
+        return model.predict(Xte)
 
 
 def evaluate(
