@@ -80,6 +80,14 @@ def test_evaluate_rejects_wrong_length_scores():
         evaluate(lambda tab: np.zeros(3), [t], [t], n_train=20, split_seed=0, n_boot=10, n_supervised=0)
 
 
+def test_missing_proxy_has_no_value():
+    t = make_table("a", "x", 100, "nwot", 0)
+    t.df["zen"] = np.nan
+    df = evaluate(lambda tab: tab.values("nwot"), [t], [t], n_train=20, split_seed=0, n_boot=10, n_supervised=0)
+    zen = df.set_index("method").loc["zen"]
+    assert np.isnan(zen["kendall"]) and np.isnan(zen["spearman"])
+
+
 def test_evaluate_is_seeded():
     t = make_table("a", "x", 200, "nwot", 0)
     kw = dict(n_train=50, split_seed=0, n_boot=100, n_supervised=50, seed=4)

@@ -94,6 +94,9 @@ def rank_proxies_on_training(trains: Sequence[ProblemTable], proxies: Sequence[s
 
 
 def _row(pid: str, method: str, kind: str, x: np.ndarray, y: np.ndarray) -> dict:
+    if not np.isfinite(x).any():  # the problem lacks this proxy: no value (not a tau of 0)
+        return {"problem": pid, "method": method, "kind": kind, "n": len(y), "kendall": np.nan,
+                "spearman": np.nan, "top5": np.nan, "ci_low": np.nan, "ci_high": np.nan}
     return {
         "problem": pid, "method": method, "kind": kind, "n": len(y),
         "kendall": float(kendall_batch(x[None], y)[0]), "spearman": float(spearman_batch(x[None], y)[0]),
