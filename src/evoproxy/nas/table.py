@@ -24,7 +24,7 @@ ANCHOR_NOTE = (
     "ImageNet16-120 = **valtest** (validation and test pooled). Published anchors report *test* accuracy (NASWOT "
     "README: 91.53 / 66.63 / 38.33; NB201 optimum 94.37 / 73.51 / 47.31 on cifar10 / cifar100 / ImageNet16-120) and "
     "are not comparable with these columns. `top %` = 100 x rank / cells (rank 1 = best of all cells); `random` = a "
-    "uniformly random architecture among those the search could score.")
+    "uniformly random valid (connected) cell; `skipped` = proposals not in the lookup table (lookup mode).")
 
 
 def collect(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
