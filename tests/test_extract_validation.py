@@ -52,7 +52,7 @@ def test_params_flops_synflow_agree_with_release_on_100_archs(release, evaluator
 
 
 def test_minibatch_proxies_agree_with_release_on_a_small_sample(release, evaluator):
-    sample = release.sample(8, random_state=1)
+    sample = release.sample(10, random_state=1)
     ours = _ours(evaluator, sample["arch"], ["nwot", "jacov", "snip", "zen"])
     assert spearman(ours["nwot"].to_numpy(), sample["nwot"].to_numpy()) >= 0.9
     assert spearman(ours["snip"].to_numpy(), sample["snip"].to_numpy()) >= 0.9
