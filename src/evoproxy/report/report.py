@@ -36,8 +36,9 @@ PROTOCOL_TITLES = {
 }
 
 
-def git_revision(cwd: str | Path = ".") -> str:
-    """``git describe``-like revision of the working tree: commit hash plus ``-dirty`` when modified."""
+def git_revision(cwd: str | Path | None = None) -> str:
+    """Revision of the evoproxy checkout (default: the one this module lives in): hash plus ``-dirty``."""
+    cwd = cwd or Path(__file__).resolve().parent
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
