@@ -34,12 +34,13 @@ class CLIError(Exception):
     """An error to show the user as one clear line (no traceback)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``only``, just that subcommand's module is imported (fast start-up for pipeline jobs)."""
     parser = argparse.ArgumentParser(prog="evoproxy", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"evoproxy {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    for name in SUBCOMMANDS if only is None else (only,):
         try:
             module = importlib.import_module(f"evoproxy.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -51,7 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Import only the requested stage's CLI module (each pulls in torch, scipy or sympy); all of them for --help.
+    command = next((a for a in argv if not a.startswith("-")), None)
+    module = command.replace("-", "_") if command else None
+    only = module if module in SUBCOMMANDS and "-h" not in argv[:argv.index(command)] else None
+    parser = build_parser(only)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -9,7 +9,7 @@ from evoproxy.problems import load_problems
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("baselines", help="per problem and proxy: n, Spearman, Kendall tau-b, top-5% precision")
+    p = sub.add_parser("baselines", help="per problem and proxy: n, Spearman, Kendall tau-b, top-5%% precision")
     p.add_argument("--data", required=True, help="folder of ingested problem tables")
     p.add_argument("--problems", default="all", help="comma-separated problem ids (default: every table in --data)")
     p.add_argument("--out", required=True, help="output Parquet (long format)")
