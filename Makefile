@@ -13,14 +13,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# The versions tested here, pinned in the conda env of the rules, constrain the venv too (reproducible installs).
+$(VENV)/constraints.txt: envs/evoproxy.yaml | $(BIN)/python
+	sed -nE 's/^ +- ([A-Za-z0-9_.-]+==[^ ]+)$$/\1/p' envs/evoproxy.yaml > $@
+
 # torch is pinned and installed first: a bare torch requirement would pull a multi-GB CUDA build.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml $(VENV)/constraints.txt
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -c $(VENV)/constraints.txt -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c $(VENV)/constraints.txt -e '.[dev]'
 	touch $@
 
 run: $(VENV)/.installed
