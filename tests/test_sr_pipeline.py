@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from snakemake_helpers import REPO, SNAKEMAKE, dry_run_jobs, run_snakemake
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or shutil.which("snakemake")
 PROBLEMS = ["nb101/cifar10", "nb201/cifar100", "nb301/cifar10"]
 
 
-def _snakemake(workdir: Path, config: Path, *args: str, mirror: Path) -> str:
-    env = {**os.environ, "EVOPROXY_MIRROR": str(mirror),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(config),
-           "--cores", "2", *args]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout + proc.stderr
 
 
-def _jobs(output: str) -> dict[str, int]:
-    block = output.split("Job stats:", 1)[1]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", block, re.M) if m[1] not in ("total", "job")}
 
 
 @pytest.mark.integration
@@ -50,10 +33,10 @@ def test_evolve_rules_dag_and_multi_run(mirror_dir: Path, tmp_path: Path) -> Non
     scores = [f"results/scores/{p}" for p in (
         "multi/all.parquet", "single/nb101__cifar10.parquet", "single/nb201__cifar100.parquet",
         "single/nb301__cifar10.parquet", "loso/no_nb101.parquet", "loso/no_nb201.parquet", "loso/no_nb301.parquet")]
-    jobs = _jobs(_snakemake(work, config, "-n", *scores, mirror=mirror_dir))
+    jobs = dry_run_jobs(run_snakemake(work, config, "-n", *scores, mirror=mirror_dir))
     assert jobs["evolve"] == 2 + 3 + 3 and jobs["select"] == 7 and jobs["score"] == 7
 
-    _snakemake(work, config, "results/scores/multi/all.parquet", "results/evolve/loso/no_nb201/run_7.json",
+    run_snakemake(work, config, "results/scores/multi/all.parquet", "results/evolve/loso/no_nb201/run_7.json",
                mirror=mirror_dir)
     best = json.loads((work / "results/evolve/multi/all/best.json").read_text())
     assert best["trainset"] == PROBLEMS and best["config"]["population"] == 12

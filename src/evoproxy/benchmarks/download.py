@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -20,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from evoproxy.fileio import atomic_path, write_json_atomic
+from evoproxy.fileio import atomic_path, file_digest, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +67,9 @@ class DownloadError(RuntimeError):
     user_error = True
 
 
-def sha256_of(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+def sha256_of(path: str | os.PathLike[str]) -> str:
     """Hex sha256 of a file, streamed."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest(path, "sha256")
 
 
 def resolve_names(only: Iterable[str] | None) -> list[str]:

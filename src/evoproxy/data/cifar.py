@@ -14,7 +14,6 @@ Sources, in order of preference when ``data_file`` is not given: a cached npz be
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import tarfile
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evoproxy.fileio import atomic_path
+from evoproxy.fileio import atomic_path, file_digest
 
 
 @dataclass(frozen=True)
@@ -71,13 +70,9 @@ def default_root() -> Path:
     return Path(os.environ.get("EVOPROXY_DATA_ROOT", "resources/datasets"))
 
 
-def md5sum(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+def md5sum(path: str | os.PathLike[str]) -> str:
     """Hex md5 of a file (the checksum the CIFAR site publishes)."""
-    h = hashlib.md5()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest(path, "md5")
 
 
 def fetch_tarball(dataset: str, root: str | os.PathLike[str] | None = None, download: bool = True) -> Path:
