@@ -1,7 +1,14 @@
 # evoproxy pipeline: download -> ingest -> baselines -> extract -> evolve -> select/score -> evaluate -> report -> nas
 # Run: snakemake --cores all            (default config, small budgets)
 #      snakemake --cores all --configfile config/paper.yaml paper   (the paper's budgets)
+import sys
+from pathlib import Path
+
 from snakemake.utils import min_version, validate
+
+# The rule files use small pure-Python helpers of the package (evoproxy.protocols); make them importable even when
+# Snakemake itself runs outside the package's environment (e.g. `--use-conda` from envs/snakemake.yaml).
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 min_version("8.0")
 

@@ -5,6 +5,8 @@
 import json
 import shlex
 
+from evoproxy.protocols import trainsets
+
 validate(config["sr"], "../schemas/sr.schema.yaml")
 validate(config["protocols"], "../schemas/protocols.schema.yaml")
 SR = config["sr"]
@@ -14,18 +16,9 @@ SPLIT_ARGS = (f"--n-train {SPLIT['n_train']} --max-train-fraction {SPLIT['max_tr
               f"--split-seed {SPLIT['seed']}")
 
 
-def _trainsets(protocol):
-    if protocol == "multi":
-        return {"all": list(PROBLEMS)}
-    if protocol == "single":
-        return {p.replace("/", "__"): [p] for p in PROBLEMS}
-    if protocol == "loso":
-        spaces = list(dict.fromkeys(p.split("/", 1)[0] for p in PROBLEMS))
-        return {f"no_{s}": [p for p in PROBLEMS if not p.startswith(s + "/")] for s in spaces if len(spaces) > 1}
-    raise ValueError(f"unknown protocol {protocol!r}")
 
 
-TRAINSETS = {name: _trainsets(name) for name, block in PROTOCOLS.items() if block.get("enabled", True)}
+TRAINSETS = {name: trainsets(name, PROBLEMS) for name, block in PROTOCOLS.items() if block.get("enabled", True)}
 EVOLVE_SEEDS = {
     name: list(PROTOCOLS[name].get("seeds") or range(PROTOCOLS[name].get("runs", 1))) for name in TRAINSETS
 }

@@ -3,18 +3,14 @@
 # Needs TRAINSETS, EVOLVE_SEEDS, SPLIT_ARGS from evolve.smk (included before this file).
 import json
 
+from evoproxy.protocols import evaluation_problems
+
 validate(config["report"], "../schemas/report.schema.yaml")
 REPORT = config["report"]
 TABLES = f"{RESULTS}/tables"
 FIGURES = f"{RESULTS}/figures"
 
 
-def _test_problems(protocol, trainset):
-    """Held-out space's problems for loso; every configured problem otherwise."""
-    if protocol == "loso":
-        train = set(TRAINSETS[protocol][trainset])
-        return [p for p in PROBLEMS if p not in train]
-    return list(PROBLEMS)
 
 
 EVAL_FILES = [f"{RESULTS}/evaluation/{p}/{t}.parquet" for p in TRAINSETS for t in TRAINSETS[p]]
@@ -45,7 +41,7 @@ rule evaluate:
     params:
         data=lambda wc, input: os.path.dirname(input.tables[0]),
         train=lambda wc: ",".join(TRAINSETS[wc.protocol][wc.trainset]),
-        test=lambda wc: ",".join(_test_problems(wc.protocol, wc.trainset)),
+        test=lambda wc: ",".join(evaluation_problems(wc.protocol, TRAINSETS[wc.protocol][wc.trainset], PROBLEMS)),
         split=SPLIT_ARGS,
         opts=f"--n-boot {REPORT['n_boot']} --n-supervised {REPORT['n_supervised']} --seed {REPORT['seed']}",
     log:
@@ -80,9 +76,11 @@ rule report:
             for k, f in REPORT_FIGURES.items()
         ],
     params:
-        evaluations=f"{RESULTS}/evaluation",
-        evolve=f"{RESULTS}/evolve",
+        evaluations=lambda wc, input: os.path.dirname(os.path.dirname(input.evaluations[0])),
+        evolve=lambda wc, input: os.path.dirname(os.path.dirname(os.path.dirname(input.runs[0]))),
         protocols=",".join(TRAINSETS),
+        tables=lambda wc, output: os.path.dirname(output.tables[0]),
+        figures=lambda wc, output: os.path.dirname(output.figures[0]),
         nas=lambda wc, input: f"--nas-table {input.nas[0]}" if input.nas else "",
         config=shlex.quote(json.dumps(config)),
     log:
@@ -97,7 +95,7 @@ rule report:
         ENV
     shell:
         "evoproxy report --evaluations {params.evaluations} --evolve {params.evolve} --protocols {params.protocols} "
-        "--tables " + TABLES + " --figures " + FIGURES + " --out {output.markdown} {params.nas} "
+        "--tables {params.tables} --figures {params.figures} --out {output.markdown} {params.nas} "
         "--config-json {params.config} > {log} 2>&1"
 
 
