@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from evoproxy import PROXIES
-from evoproxy.metrics import _kendall_one, kendall_batch, spearman_batch, top_k_precision
+from evoproxy.metrics import kendall_batch, kendall_njit, spearman_batch, top_k_precision
 from evoproxy.problems import TARGET, ProblemTable, split
 
 COLUMNS = ["problem", "method", "kind", "n", "kendall", "spearman", "top5", "ci_low", "ci_high"]
@@ -36,7 +36,7 @@ Scorer = Callable[[ProblemTable], np.ndarray]
 def _kendall_boot(x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarray:
     out = np.empty(idx.shape[0])
     for b in range(idx.shape[0]):
-        out[b] = _kendall_one(x[idx[b]], y[idx[b]])
+        out[b] = kendall_njit(x[idx[b]], y[idx[b]])
     return out
 
 

@@ -71,58 +71,42 @@ def _tie_pairs(sorted_vals: np.ndarray) -> int:
 
 
 @numba.njit(cache=True)
-def _kendall_one(x: np.ndarray, y: np.ndarray) -> float:
-    n = x.shape[0]
+def _tau_b_sorted(xs: np.ndarray, yp: np.ndarray, n2: int) -> float:
+    """tau-b from ``xs`` sorted ascending with the matching ``yp`` (ties in x by ascending y); ``n2`` = y tie pairs."""
+    n = xs.shape[0]
     if n < 2:
         return 0.0
-    p = np.argsort(y, kind="mergesort")
-    p = p[np.argsort(x[p], kind="mergesort")]  # sorted by x, then y
-    xs = x[p]
-    ys = y[p]
     n0 = n * (n - 1) // 2
     n1 = _tie_pairs(xs)
-    # joint ties: runs where both x and y equal (ys sorted within equal-x runs)
-    n3 = 0
+    n3 = 0  # joint ties: runs where both x and y are equal
     run = 1
     for i in range(1, n):
-        if xs[i] == xs[i - 1] and ys[i] == ys[i - 1]:
+        if xs[i] == xs[i - 1] and yp[i] == yp[i - 1]:
             run += 1
         else:
             n3 += run * (run - 1) // 2
             run = 1
     n3 += run * (run - 1) // 2
-    swaps = _inversions(ys)
-    n2 = _tie_pairs(np.sort(ys))
-    denom = (n0 - n1) * (n0 - n2)
-    if denom <= 0:
+    swaps = _inversions(yp)
+    if (n0 - n1) * (n0 - n2) <= 0:
         return 0.0
     return (n0 - n1 - n2 + n3 - 2 * swaps) / math.sqrt(float(n0 - n1)) / math.sqrt(float(n0 - n2))
 
 
 @numba.njit(cache=True)
+def kendall_njit(x: np.ndarray, y: np.ndarray) -> float:
+    """Kendall tau-b of one finite pair of vectors, callable from other numba code (e.g. bootstrap loops)."""
+    p = np.argsort(y, kind="mergesort")
+    p = p[np.argsort(x[p], kind="mergesort")]  # sorted by x, then y
+    return _tau_b_sorted(x[p], y[p], _tie_pairs(np.sort(y)))
+
+
+@numba.njit(cache=True)
 def _kendall_sorted_rows(XS: np.ndarray, YP: np.ndarray, n2: int) -> np.ndarray:
     """tau-b per row from rows sorted by x (``XS``) with the matching y values (``YP``, ties in x by ascending y)."""
-    m, n = XS.shape
-    out = np.zeros(m)
-    if n < 2:
-        return out
-    n0 = n * (n - 1) // 2
-    for r in range(m):
-        xs = XS[r]
-        yp = YP[r]
-        n1 = _tie_pairs(xs)
-        n3 = 0
-        run = 1
-        for i in range(1, n):
-            if xs[i] == xs[i - 1] and yp[i] == yp[i - 1]:
-                run += 1
-            else:
-                n3 += run * (run - 1) // 2
-                run = 1
-        n3 += run * (run - 1) // 2
-        swaps = _inversions(yp)
-        if (n0 - n1) * (n0 - n2) > 0:
-            out[r] = (n0 - n1 - n2 + n3 - 2 * swaps) / math.sqrt(float(n0 - n1)) / math.sqrt(float(n0 - n2))
+    out = np.zeros(XS.shape[0])
+    for r in range(XS.shape[0]):
+        out[r] = _tau_b_sorted(XS[r], YP[r], n2)
     return out
 
 
