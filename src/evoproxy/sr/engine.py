@@ -116,9 +116,12 @@ class Engine:
         self.ind_cls = creator.EvoTree2 if self.mo else creator.EvoTree1
         self.cache: dict[str, float] = {}
         self.nevals = 0
+        self._holding_global = False
 
     # --- random generation: DEAP's generators use the global ``random``; run them under our own state ---
     def _with_rng(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        if self._holding_global:  # inside run(): the global random already carries our stream
+            return fn(*args, **kw)
         state = random.getstate()
         random.setstate(self.rng.getstate())
         try:
@@ -178,6 +181,20 @@ class Engine:
         return child
 
     def run(self) -> dict[str, Any]:
+        """Evolve and return the FormulaRun fields. The seeded stream is moved into the global ``random`` (which DEAP's
+        generators and operators draw from) once for the whole run and moved back afterwards, instead of swapping
+        states around every DEAP call; the sequence of draws, hence the formula, is the same."""
+        saved, own = random.getstate(), self.rng
+        random.setstate(own.getstate())
+        self.rng, self._holding_global = random, True  # type: ignore[assignment]
+        try:
+            return self._run()
+        finally:
+            own.setstate(random.getstate())
+            self.rng, self._holding_global = own, False
+            random.setstate(saved)
+
+    def _run(self) -> dict[str, Any]:
         c = self.cfg
         pop = [self._new(c.init_min_depth, c.init_max_depth) for _ in range(c.population)]
         self.evaluate(pop)
