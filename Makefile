@@ -14,8 +14,8 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # The versions tested here, pinned in the conda env of the rules, constrain the venv too (reproducible installs).
-$(VENV)/constraints.txt: envs/evoproxy.yaml | $(BIN)/python
-	sed -nE 's/^ +- ([A-Za-z0-9_.-]+==[^ ]+)$$/\1/p' envs/evoproxy.yaml > $@
+$(VENV)/constraints.txt: envs/evoproxy.yaml envs/snakemake.yaml | $(BIN)/python
+	sed -nE 's/^ +- ([A-Za-z0-9_.-]+==[^ ]+)$$/\1/p' envs/evoproxy.yaml envs/snakemake.yaml | sort -u > $@
 
 # torch is pinned and installed first: a bare torch requirement would pull a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml $(VENV)/constraints.txt
