@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from evoproxy.cli import CLIError
 from evoproxy.evaluate import evaluate, win_counts
 from evoproxy.fileio import atomic_path
 from evoproxy.problems import load_problems
@@ -30,26 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _load_formula(path: str):
-    try:
-        from evoproxy.sr.formula import load_formula
-    except ImportError as exc:  # pragma: no cover - depends on the SR stage being installed
-        raise CLIError(f"cannot evaluate {path}: evoproxy.sr.formula is not available ({exc})") from exc
-    return load_formula(path)
-
-
 def run(args: argparse.Namespace) -> int:
+    from evoproxy.sr.formula import load_formula
+
     fpath = Path(args.formula)
-    if not fpath.exists():
-        raise FileNotFoundError(f"{fpath}: no such FormulaRun file")
-    try:
-        run_meta = json.loads(fpath.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{fpath}: not valid JSON ({exc})") from exc
-    train_ids = args.train_problems or run_meta.get("trainset")
+    formula = load_formula(fpath)
+    train_ids = args.train_problems or (formula.run or {}).get("trainset")
     if not train_ids:
         raise ValueError(f"{fpath}: no 'trainset' list and no --train-problems given")
-    formula = _load_formula(str(fpath))
     df = evaluate(
         formula.evaluate_table, load_problems(args.data, train_ids), load_problems(args.data, args.problems),
         n_train=args.n_train, split_seed=args.split_seed, max_train_fraction=args.max_train_fraction,
@@ -57,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     )
     df.insert(0, "trainset", args.trainset or fpath.parent.name)
     df.insert(0, "protocol", args.protocol or fpath.parent.parent.name)
-    df["formula"] = getattr(formula, "text", run_meta.get("text", ""))
+    df["formula"] = formula.text
     df.attrs = {}
     with atomic_path(args.out) as tmp:
         df.to_parquet(tmp, index=False)

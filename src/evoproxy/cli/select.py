@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from evoproxy.fileio import write_json_atomic
+from evoproxy.fileio import read_json, write_json_atomic
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,13 +18,7 @@ def select_best(paths: list[str]) -> dict:
     """The chosen run with ``selected_from``: every candidate's path, seed and training fitness."""
     runs = []
     for path in paths:
-        try:
-            with open(path) as fh:
-                r = json.load(fh)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"run file not found: {path}") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc})") from None
+        r = read_json(path, "run file")
         try:
             fit = float(r["fitness"]["train_fitness"])
         except (KeyError, TypeError, ValueError):

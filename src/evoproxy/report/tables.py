@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from evoproxy import PROXIES
-from evoproxy.fileio import write_text_atomic
+from evoproxy.fileio import read_json, write_text_atomic
 
 SUPERVISED = "supervised†"
 LEADING = ["evolved", "best_single", "ensemble_all", "ensemble_top3"]
@@ -131,10 +131,7 @@ def load_runs(evolve_dir: str | Path) -> list[dict]:
     """Every ``run_<seed>.json`` under ``evolve_dir/<protocol>/<trainset>/``, tagged with protocol and trainset."""
     runs = []
     for f in sorted(Path(evolve_dir).glob("*/*/run_*.json")):
-        try:
-            r = json.loads(f.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{f}: not valid JSON ({exc})") from exc
+        r = read_json(f, "FormulaRun file")
         if "fitness" not in r:
             raise ValueError(f"{f}: FormulaRun without 'fitness'")
         r["_protocol"], r["_trainset"], r["_path"] = f.parent.parent.name, f.parent.name, str(f)

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from evoproxy.fileio import read_json
 from evoproxy.sr import primitives, transforms
 
 Ast = list[Any]
@@ -300,13 +301,7 @@ def formula_from_run(run: Mapping[str, Any], where: str = "run") -> Formula:
 
 def load_formula(path: str | os.PathLike[str]) -> Formula:
     """Load a FormulaRun JSON (or a bare ``{"formula": AST}``) written by ``evoproxy evolve``/``select``."""
-    try:
-        with open(path) as fh:
-            run = json.load(fh)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"formula file not found: {path}") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    run = read_json(path, "formula file")
     if not isinstance(run, dict):
         raise ValueError(f"{path}: expected a JSON object with a 'formula' field")
     return formula_from_run(run, str(path))
