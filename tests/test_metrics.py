@@ -42,3 +42,18 @@ def test_top_k_precision() -> None:
     x = y.copy()
     x[99] = -1  # the best arch drops out of the predicted top 5
     assert top_k_precision(x, y, 0.05) == pytest.approx(4 / 5)
+
+
+def test_kendall_batch_on_views_with_nonfinite_and_tiny_inputs() -> None:
+    rng = np.random.default_rng(7)
+    base = rng.integers(0, 6, size=(9, 400)).astype(float)
+    base[::2, ::7] = np.nan
+    base[1, ::5] = np.inf
+    base[3, ::3] = -np.inf
+    X = base[:, ::2]  # a strided view, as the fitness passes per-problem column slices
+    y = rng.integers(0, 40, size=200).astype(float)
+    clean = np.where(np.isfinite(X), X, -1.0)  # non-finite rule: tied below every finite value
+    want = [kendalltau(x, y).statistic for x in clean]
+    np.testing.assert_allclose(kendall_batch(X, y), want, atol=1e-12)
+    assert kendall_batch(np.ones((2, 1)), np.ones(1)).tolist() == [0.0, 0.0]
+    assert kendall_batch(np.array([[1.0, 2.0]]), np.array([2.0, 1.0]))[0] == pytest.approx(-1.0)

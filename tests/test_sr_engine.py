@@ -144,3 +144,26 @@ def test_config_errors():
         SRConfig.from_dict({"transform": "log"})
     with pytest.raises(ValueError, match="no training problems"):
         evolve([], TINY)
+
+
+def test_prefix_evaluator_and_height_match_the_reference_paths():
+    """The engine's fast path (prefix programs, raw ufuncs) gives the very values of Formula.evaluate, and its
+    height equals DEAP's, on random trees over columns with NaN, inf, zeros and a proxy missing from the data."""
+    from evoproxy.sr.engine import height
+    from evoproxy.sr.fitness import prefix_outputs
+
+    rng = np.random.default_rng(5)
+    cols = {p: rng.normal(0, 3, 200) for p in ("nwot", "flops", "snip")}
+    cols["nwot"][::9] = np.nan
+    cols["flops"][::11] = 0.0
+    cols["snip"][::13] = np.inf
+    data = ProblemData("x/y", cols, rng.normal(size=200))
+    pset = build_pset(["add", "sub", "mul", "neg", "div", "log", "sqrt"], ["nwot", "flops", "snip", "zen"])
+    random.seed(11)
+    trees = [gp.PrimitiveTree(gp.genHalfAndHalf(pset, 1, 6)) for _ in range(60)]
+    progs = [[(n.value if isinstance(n, gp.Terminal) else n.name, n.arity) for n in t] for t in trees]
+    fast = prefix_outputs(progs, data)
+    for t, row in zip(trees, fast, strict=True):
+        np.testing.assert_array_equal(row, Formula.from_ast(tree_to_ast(t)).evaluate(cols))
+        assert height(t) == t.height
+    assert any(np.isnan(r).all() for r, t in zip(fast, trees, strict=True) if "zen" in str(t))

@@ -23,18 +23,33 @@ def sanitize(x: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _inversions(a: np.ndarray) -> int:
-    """Number of pairs i<j with a[i] > a[j] (bottom-up merge sort, O(n log n))."""
+def _sort_count(a: np.ndarray, tmp: np.ndarray) -> int:
+    """Sort ``a`` ascending in place (stable merge sort, insertion-sorted runs of 16); return the number of pairs
+    i<j with a[i] > a[j] (inversions)."""
     n = a.shape[0]
-    src = a.copy()
-    dst = np.empty_like(src)
     count = 0
-    width = 1
+    run = 16
+    for lo in range(0, n, run):
+        hi = min(lo + run, n)
+        for i in range(lo + 1, hi):
+            v = a[i]
+            j = i - 1
+            while j >= lo and a[j] > v:
+                a[j + 1] = a[j]
+                j -= 1
+            count += i - 1 - j
+            a[j + 1] = v
+    width = run
+    src, dst = a, tmp
     while width < n:
         for lo in range(0, n, 2 * width):
             mid = min(lo + width, n)
             hi = min(lo + 2 * width, n)
             i, j, k = lo, mid, lo
+            if mid >= hi or src[mid - 1] <= src[mid]:
+                for t in range(lo, hi):
+                    dst[t] = src[t]
+                continue
             while i < mid and j < hi:
                 if src[j] < src[i]:
                     dst[k] = src[j]
@@ -54,7 +69,16 @@ def _inversions(a: np.ndarray) -> int:
                 k += 1
         src, dst = dst, src
         width *= 2
+    if src is not a:
+        for t in range(n):
+            a[t] = src[t]
     return count
+
+
+@numba.njit(cache=True)
+def _inversions(a: np.ndarray) -> int:
+    """Number of pairs i<j with a[i] > a[j] (merge sort of a copy, O(n log n))."""
+    return _sort_count(a.copy(), np.empty_like(a))
 
 
 @numba.njit(cache=True)
@@ -102,31 +126,77 @@ def kendall_njit(x: np.ndarray, y: np.ndarray) -> float:
 
 
 @numba.njit(cache=True)
-def _kendall_sorted_rows(XS: np.ndarray, YP: np.ndarray, n2: int) -> np.ndarray:
-    """tau-b per row from rows sorted by x (``XS``) with the matching y values (``YP``, ties in x by ascending y)."""
-    out = np.zeros(XS.shape[0])
-    for r in range(XS.shape[0]):
-        out[r] = _tau_b_sorted(XS[r], YP[r], n2)
+def _kendall_yorder(X: np.ndarray, order: np.ndarray, bounds: np.ndarray, n2: int) -> np.ndarray:
+    """tau-b of every row of ``X`` against y, given y's stable ascending ``order`` and the ``bounds`` of its tie runs.
+
+    Knight's algorithm with one sort per row: the row's values in y order, sorted within each y-tie run, are in
+    (y, x) order, so the inversions counted while merge-sorting them are exactly the discordant pairs; the joint
+    ties come from the within-run sort and the x ties from the sorted result. Non-finite values count as -inf.
+    """
+    m = X.shape[0]
+    n = order.shape[0]
+    out = np.zeros(m)
+    if n < 2:
+        return out
+    n0 = n * (n - 1) // 2
+    a = np.empty(n)
+    tmp = np.empty(n)
+    G = bounds.shape[0] - 1
+    for r in range(m):
+        for k in range(n):
+            v = X[r, order[k]]
+            a[k] = v if np.isfinite(v) else -np.inf
+        n3 = 0
+        for g in range(G):
+            s, e = bounds[g], bounds[g + 1]
+            if e - s > 32:
+                a[s:e] = np.sort(a[s:e])
+            elif e - s > 1:
+                for i in range(s + 1, e):  # insertion sort: tie runs are short
+                    v = a[i]
+                    j = i - 1
+                    while j >= s and a[j] > v:
+                        a[j + 1] = a[j]
+                        j -= 1
+                    a[j + 1] = v
+            if e - s > 1:
+                run = 1
+                for i in range(s + 1, e):
+                    if a[i] == a[i - 1]:
+                        run += 1
+                    else:
+                        n3 += run * (run - 1) // 2
+                        run = 1
+                n3 += run * (run - 1) // 2
+        d = _sort_count(a, tmp)
+        n1 = 0
+        run = 1
+        for i in range(1, n):
+            if a[i] == a[i - 1]:
+                run += 1
+            else:
+                n1 += run * (run - 1) // 2
+                run = 1
+        n1 += run * (run - 1) // 2
+        if (n0 - n1) * (n0 - n2) > 0:
+            out[r] = (n0 - n1 - n2 + n3 - 2 * d) / math.sqrt(float(n0 - n1)) / math.sqrt(float(n0 - n2))
     return out
 
 
-def _kendall_rows(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Sort by ``y`` once for the population; one stable numpy argsort of all rows; numba counts ties/inversions."""
+def _y_order(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Stable ascending order of ``y``, the bounds of its tie runs in that order, and its number of tied pairs."""
     order = np.argsort(y, kind="stable")
     ys = y[order]
-    Xo = X[:, order]
-    p = np.argsort(Xo, axis=1, kind="stable")  # equal x keep ascending-y order
-    XS = np.take_along_axis(Xo, p, axis=1)
-    YP = ys[p]
-    return _kendall_sorted_rows(np.ascontiguousarray(XS), np.ascontiguousarray(YP), int(_tie_pairs(ys)))
+    bounds = np.concatenate([[0], np.flatnonzero(ys[1:] != ys[:-1]) + 1, [len(y)]]).astype(np.int64)
+    g = np.diff(bounds)
+    return order, bounds, int((g * (g - 1) // 2).sum())
 
 
 def kendall_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Kendall tau-b of every row of ``X`` (m, n) against ``y`` (n,), exact, O(m n log n)."""
+    """Kendall tau-b of every row of ``X`` (m, n) against ``y`` (n,), exact, O(m n log n) (one merge sort per row)."""
     X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-    X = np.where(np.isfinite(X), X, -np.inf)
-    y = np.ascontiguousarray(y, dtype=np.float64)
-    return _kendall_rows(np.ascontiguousarray(X), y)
+    order, bounds, n2 = _y_order(np.asarray(y, dtype=np.float64))
+    return _kendall_yorder(X, order, bounds, n2)
 
 
 def spearman_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:

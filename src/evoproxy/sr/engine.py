@@ -27,7 +27,7 @@ from evoproxy.problems import ProblemTable, split
 from evoproxy.progress import Progress
 from evoproxy.sr import primitives
 from evoproxy.sr.config import SRConfig
-from evoproxy.sr.fitness import ProblemData, aggregate, score_matrix
+from evoproxy.sr.fitness import ProblemData, aggregate, prefix_outputs, score_outputs, stack
 from evoproxy.sr.formula import Ast, Formula
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,18 @@ def tree_to_ast(tree: gp.PrimitiveTree) -> Ast:
             stack.pop()
     assert root is not None
     return root
+
+
+def height(tree: Sequence[Any]) -> int:
+    """Depth of a prefix tree (a lone terminal has depth 0), as DEAP's ``PrimitiveTree.height``."""
+    stack, h = [0], 0
+    for node in tree:
+        d = stack.pop()
+        if d > h:
+            h = d
+        if node.arity:
+            stack.extend([d + 1] * node.arity)
+    return h
 
 
 def hoist(tree: gp.PrimitiveTree, rng: random.Random) -> gp.PrimitiveTree:
@@ -114,9 +126,15 @@ class Engine:
         self.pset = build_pset(cfg.functions, self.terminals)
         self.mo = cfg.multiobjective
         self.ind_cls = creator.EvoTree2 if self.mo else creator.EvoTree1
-        self.cache: dict[str, float] = {}
+        self.stacked = stack(self.train) if len(self.train) > 1 else self.train[0]
+        # every node of every tree is one of the primitive set's shared objects: label them once by identity
+        nodes = [n for group in (*self.pset.primitives.values(), *self.pset.terminals.values()) for n in group]
+        self.labels = {id(n): (n.value if isinstance(n, gp.Terminal) else n.name, n.arity) for n in nodes}
+        self.cache: dict[tuple[int, ...], float] = {}
         self.nevals = 0
         self._holding_global = False
+        probs = [cfg.p_crossover, cfg.p_subtree, cfg.p_hoist, cfg.p_point, cfg.p_reproduction]
+        self._cum_probs = np.cumsum(np.array(probs, dtype=float))
 
     # --- random generation: DEAP's generators use the global ``random``; run them under our own state ---
     def _with_rng(self, fn: Any, *args: Any, **kw: Any) -> Any:
@@ -134,34 +152,38 @@ class Engine:
         return self.ind_cls(self._with_rng(gp.genHalfAndHalf, self.pset, min_=min_d, max_=max_d))
 
     def evaluate(self, pop: Sequence[gp.PrimitiveTree]) -> None:
+        """Fitness of every individual without one; each distinct tree (key: its node sequence) is scored once per
+        run, all new trees of a generation in one batched evaluation and ranking."""
         todo = [ind for ind in pop if not ind.fitness.valid]
-        keys = [str(ind) for ind in todo]
-        new = sorted({k: ind for k, ind in zip(keys, todo, strict=True) if k not in self.cache}.items())
+        keys = [tuple(map(id, ind)) for ind in todo]
+        new = list(dict.fromkeys(k for k in keys if k not in self.cache))
         if new:
-            asts = [tree_to_ast(ind) for _, ind in new]
-            fit = aggregate(score_matrix(asts, self.train, self.cfg.metric), self.cfg.aggregate)
+            labels = self.labels
+            out = prefix_outputs([[labels[i] for i in k] for k in new], self.stacked)
+            fit = aggregate(score_outputs(out, self.train, self.cfg.metric), self.cfg.aggregate)
             self.nevals += len(new)
-            for (k, _), v in zip(new, fit, strict=True):
+            for k, v in zip(new, fit, strict=True):
                 self.cache[k] = float(v)
         for k, ind in zip(keys, todo, strict=True):
             ind.fitness.values = (self.cache[k], len(ind)) if self.mo else (self.cache[k],)
 
     def _ok(self, ind: gp.PrimitiveTree) -> bool:
-        return ind.height <= self.cfg.max_depth and (self.cfg.max_size <= 0 or len(ind) <= self.cfg.max_size)
+        return height(ind) <= self.cfg.max_depth and (self.cfg.max_size <= 0 or len(ind) <= self.cfg.max_size)
 
-    def _tournament(self, pop: Sequence[gp.PrimitiveTree]) -> gp.PrimitiveTree:
-        aspirants = [pop[self.rng.randrange(len(pop))] for _ in range(self.cfg.tournament_size)]
-        return max(aspirants, key=lambda ind: (ind.fitness.values[0], -len(ind)))
+    def _tournament(self, pop: Sequence[gp.PrimitiveTree], rank: Sequence[tuple[float, int]]) -> gp.PrimitiveTree:
+        """Best of ``tournament_size`` uniform draws by (fitness, -size); ``rank`` holds those keys per index."""
+        n = len(pop)
+        aspirants = [self.rng.randrange(n) for _ in range(self.cfg.tournament_size)]
+        return pop[max(aspirants, key=rank.__getitem__)]
 
-    def _offspring(self, pop: Sequence[gp.PrimitiveTree]) -> gp.PrimitiveTree:
+    def _offspring(self, pop: Sequence[gp.PrimitiveTree], rank: Sequence[tuple[float, int]]) -> gp.PrimitiveTree:
         c = self.cfg
-        probs = np.array([c.p_crossover, c.p_subtree, c.p_hoist, c.p_point, c.p_reproduction], dtype=float)
-        r = self.rng.random() * probs.sum()
-        op = int(np.searchsorted(np.cumsum(probs), r, side="right"))
-        parent = self._tournament(pop)
+        r = self.rng.random() * self._cum_probs[-1]
+        op = int(np.searchsorted(self._cum_probs, r, side="right"))
+        parent = self._tournament(pop, rank)
         child = self.ind_cls(parent)
         if op == 0:
-            donor = self.ind_cls(self._tournament(pop))
+            donor = self.ind_cls(self._tournament(pop, rank))
             child, _ = self._with_rng(gp.cxOnePoint, child, donor)
         elif op == 1:
             expr = lambda pset, type_: gp.genGrow(pset, 0, c.subtree_max_depth, type_)  # noqa: E731
@@ -204,7 +226,8 @@ class Engine:
         t0 = time.perf_counter()
         with Progress(c.generations, f"evolve seed {self.seed}", unit="gen") as bar:
             for gen in range(1, c.generations + 1):
-                off = [self._offspring(pop) for _ in range(c.population)]
+                rank = [(i.fitness.values[0], -len(i)) for i in pop]
+                off = [self._offspring(pop, rank) for _ in range(c.population)]
                 self.evaluate(off)
                 if self.mo:
                     pop = tools.selNSGA2(pop + off, c.population)

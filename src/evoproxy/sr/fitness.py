@@ -15,7 +15,7 @@ import numpy as np
 
 from evoproxy.metrics import kendall_batch, spearman_batch
 from evoproxy.problems import ProblemTable
-from evoproxy.sr import transforms
+from evoproxy.sr import primitives, transforms
 from evoproxy.sr.formula import Ast, evaluate_ast
 
 METRICS = {"kendall": kendall_batch, "spearman": spearman_batch}
@@ -60,19 +60,48 @@ def stack(problems: Sequence[ProblemData]) -> ProblemData:
     return ProblemData("+".join(d.pid for d in problems), cols, np.concatenate([d.y for d in problems]))
 
 
-def score_matrix(asts: Sequence[Ast], problems: Sequence[ProblemData], metric: str = "kendall") -> np.ndarray:
-    """(m, P) rank correlations of every tree on every problem."""
+def prefix_outputs(programs: Sequence[Sequence[tuple[str, int]]], data: ProblemData) -> np.ndarray:
+    """(m, n) outputs of trees given as prefix programs of ``(name, arity)`` nodes (a proxy has arity 0).
+
+    The engine's fast path: one pass over each program from the end with a value stack, raw ufuncs under a single
+    ``np.errstate``; the values are identical to :func:`evoproxy.sr.formula.evaluate_ast` of the same tree.
+    """
+    raw = {name: p.raw for name, p in primitives.FUNCTIONS.items()}
+    nan = np.full(data.n, np.nan)
+    out = np.empty((len(programs), data.n))
+    with np.errstate(all="ignore"):
+        for i, prog in enumerate(programs):
+            stack: list[np.ndarray] = []
+            for name, arity in reversed(prog):
+                if arity == 0:
+                    stack.append(data.columns.get(name, nan))
+                elif arity == 1:
+                    stack.append(raw[name](stack.pop()))
+                else:
+                    stack.append(raw[name](*[stack.pop() for _ in range(arity)]))
+            out[i] = stack[0]
+    return out
+
+
+def score_outputs(out: np.ndarray, problems: Sequence[ProblemData], metric: str = "kendall") -> np.ndarray:
+    """(m, P) rank correlations of output rows laid out as the problems' stacked rows (see :func:`stack`)."""
     try:
         fn = METRICS[metric]
     except KeyError:
         raise ValueError(f"unknown fitness metric {metric!r}; expected one of {', '.join(METRICS)}") from None
-    res = np.empty((len(asts), len(problems)))
-    out = outputs(asts, stack(problems) if len(problems) > 1 else problems[0])
+    res = np.empty((out.shape[0], len(problems)))
     start = 0
     for j, d in enumerate(problems):
         res[:, j] = fn(out[:, start:start + d.n], d.y)
         start += d.n
     return res
+
+
+def score_matrix(asts: Sequence[Ast], problems: Sequence[ProblemData], metric: str = "kendall") -> np.ndarray:
+    """(m, P) rank correlations of every tree on every problem."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown fitness metric {metric!r}; expected one of {', '.join(METRICS)}")
+    return score_outputs(outputs(asts, stack(problems) if len(problems) > 1 else problems[0]), problems, metric)
 
 
 def aggregate(scores: np.ndarray, how: str = "mean") -> np.ndarray:

@@ -122,9 +122,10 @@ def evaluate_ast(ast: Ast, columns: Mapping[str, np.ndarray], n: int | None = No
         if node[0] == "proxy":
             col = columns.get(node[1])
             return np.full(n, np.nan) if col is None else np.asarray(col, dtype=np.float64)
-        return primitives.FUNCTIONS[node[0]].fn(*(ev(c) for c in node[1:]))
+        return primitives.FUNCTIONS[node[0]].raw(*(ev(c) for c in node[1:]))
 
-    out = np.asarray(ev(ast), dtype=np.float64)
+    with np.errstate(all="ignore"):
+        out = np.asarray(ev(ast), dtype=np.float64)
     return np.broadcast_to(out, (n,)).copy() if out.shape != (n,) else out
 
 

@@ -21,58 +21,74 @@ import sympy as sp
 EPS = 1e-10
 
 
-def protected_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
-    ok = np.abs(b) > EPS
-    with np.errstate(all="ignore"):
-        out = np.where(ok, a / np.where(ok, b, 1.0), 1.0)
-    return np.where(np.isnan(a) | np.isnan(b), np.nan, out)
+def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.true_divide(a, b)  # NaN in a or b stays NaN; |b| <= EPS is replaced below
+    small = np.abs(b) <= EPS
+    if small.any():
+        out = np.array(out, dtype=np.float64)  # a broadcast scalar result is read-only
+        out[np.broadcast_to(small, out.shape)] = 1.0
+        out[np.isnan(np.broadcast_to(a, out.shape))] = np.nan
+    return out
 
 
-def protected_log(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    aa = np.abs(a)
-    ok = aa > EPS
-    with np.errstate(all="ignore"):
-        out = np.where(ok, np.log(np.where(ok, aa, 1.0)), 0.0)
-    return np.where(np.isnan(a), np.nan, out)
+def _log(a: np.ndarray) -> np.ndarray:
+    out = np.asarray(np.log(np.abs(a)))  # NaN stays NaN
+    small = np.abs(a) <= EPS
+    if small.any():
+        out[small] = 0.0
+    return out
 
 
-def protected_sqrt(a: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.abs(np.asarray(a, dtype=np.float64)))
+def _sqrt(a: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.abs(a))
 
 
 def _errstate(f: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
     def g(*args: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
-            return f(*args)
+            return f(*(np.asarray(a, dtype=np.float64) for a in args))
 
+    g.__name__ = g.__qualname__ = getattr(f, "__name__", "g")
     return g
+
+
+protected_div = _errstate(_div)
+protected_log = _errstate(_log)
+protected_sqrt = _errstate(_sqrt)
 
 
 @dataclass(frozen=True)
 class Primitive:
-    """One function of the set: name, arity, numpy implementation, sympy builder, LaTeX template."""
+    """One function of the set: name, arity, numpy implementation, sympy builder, LaTeX template.
+
+    ``fn`` is safe to call on anything (float64 conversion, no floating-point warnings); ``raw`` is the same
+    computation on float64 arrays without those guards, for the population evaluator, which sets ``np.errstate``
+    once around a whole batch.
+    """
 
     name: str
     arity: int
-    fn: Callable[..., np.ndarray]
+    raw: Callable[..., np.ndarray]
     to_sympy: Callable[..., sp.Expr]
     latex: str
+
+    @property
+    def fn(self) -> Callable[..., np.ndarray]:
+        return _errstate(self.raw)
 
 
 FUNCTIONS: dict[str, Primitive] = {
     p.name: p
     for p in (
-        Primitive("add", 2, _errstate(np.add), lambda a, b: a + b, "{0} + {1}"),
-        Primitive("sub", 2, _errstate(np.subtract), lambda a, b: a - b, "{0} - {1}"),
-        Primitive("mul", 2, _errstate(np.multiply), lambda a, b: a * b, "{0} {1}"),
+        Primitive("add", 2, np.add, lambda a, b: a + b, "{0} + {1}"),
+        Primitive("sub", 2, np.subtract, lambda a, b: a - b, "{0} - {1}"),
+        Primitive("mul", 2, np.multiply, lambda a, b: a * b, "{0} {1}"),
         Primitive("neg", 1, np.negative, lambda a: -a, "-{0}"),
-        Primitive("div", 2, protected_div, lambda a, b: a / b, r"\frac{{{0}}}{{{1}}}"),
-        Primitive("log", 1, protected_log, lambda a: sp.log(sp.Abs(a)), r"\log\left|{0}\right|"),
-        Primitive("sqrt", 1, protected_sqrt, lambda a: sp.sqrt(sp.Abs(a)), r"\sqrt{{\left|{0}\right|}}"),
+        Primitive("div", 2, _div, lambda a, b: a / b, r"\frac{{{0}}}{{{1}}}"),
+        Primitive("log", 1, _log, lambda a: sp.log(sp.Abs(a)), r"\log\left|{0}\right|"),
+        Primitive("sqrt", 1, _sqrt, lambda a: sp.sqrt(sp.Abs(a)), r"\sqrt{{\left|{0}\right|}}"),
         Primitive("abs", 1, np.abs, lambda a: sp.Abs(a), r"\left|{0}\right|"),
-        Primitive("square", 1, _errstate(np.square), lambda a: a**2, r"\left({0}\right)^2"),
+        Primitive("square", 1, np.square, lambda a: a**2, r"\left({0}\right)^2"),
     )
 }
 """Every function the engine knows; ``sr.functions`` picks the subset (paper: the first seven)."""
