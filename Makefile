@@ -31,7 +31,7 @@ run: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
 
 paper: $(VENV)/.installed
-	$(BIN)/snakemake --cores $(CORES) --configfile config/paper.yaml $(SNAKEMAKE_ARGS) paper
+	$(BIN)/snakemake paper --cores $(CORES) --configfile config/paper.yaml $(SNAKEMAKE_ARGS)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m "not slow" -q

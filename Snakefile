@@ -1,6 +1,6 @@
 # evoproxy pipeline: download -> ingest -> baselines -> extract -> evolve -> select/score -> evaluate -> report -> nas
 # Run: snakemake --cores all            (default config, small budgets)
-#      snakemake --cores all --configfile config/paper.yaml paper   (the paper's budgets)
+#      snakemake paper --cores all --configfile config/paper.yaml   (the paper's budgets)
 import sys
 from pathlib import Path
 

@@ -1,0 +1,26 @@
+"""`make paper` plans the paper's budgets: its recipe, dry-run as written, gives 31 GP runs per training set."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from snakemake_helpers import REPO, SNAKEMAKE, dry_run_jobs
+
+
+def test_make_paper_recipe_plans_the_paper_budget(tmp_path: Path) -> None:
+    recipe = re.search(r"^paper:.*\n\t(.+)$", (REPO / "Makefile").read_text(), re.M)
+    assert recipe, "Makefile has no paper target"
+    args = recipe[1].replace("$(BIN)/snakemake", SNAKEMAKE).replace("$(CORES)", "2").replace("$(SNAKEMAKE_ARGS)", "")
+    # the recipe as written (target first: --configfile takes several files and would swallow a later target)
+    cmd = [*args.split(), "-n", "--directory", str(tmp_path), "-s", str(REPO / "Snakefile")]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    jobs = dry_run_jobs(proc.stdout + proc.stderr)
+    # 19 training sets (1 multi + 13 single + 5 leave-one-space-out) x 31 seeds; NAS: 5 objectives x 3 datasets x 30
+    assert jobs["evolve"] == 19 * 31 and jobs["select"] == 19 and jobs["evaluate"] == 19
+    assert jobs["search"] == 5 * 3 * 30 and jobs["paper"] == 1
