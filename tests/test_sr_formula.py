@@ -100,3 +100,21 @@ def test_load_formula_errors(tmp_path):
     bad.write_text('{"formula": ["add", ["proxy", "a"]]}')
     with pytest.raises(ValueError, match=r"bad.json: .*takes 2"):
         load_formula(bad)
+
+
+def test_sympy_form_of_degenerate_and_large_formulas():
+    """Identically-zero denominators / log arguments follow the protected rule in sympy too (no complex infinity),
+    and a large formula is converted without sympy.simplify (which can run for hours) yet evaluates the same."""
+    f = Formula.from_text("add(div(nwot, sub(flops, flops)), log(sub(snip, snip)))")
+    assert f.sympy_text == "1"
+    assert np.all(f.evaluate({"nwot": np.array([2.0, 3.0]), "flops": np.ones(2), "snip": np.ones(2)}) == 1.0)
+    text = "nwot"
+    for i in range(40):  # 121 nodes of nested protected operators
+        text = f"add(log(sqrt({text})), div(flops, {'snip' if i % 2 else 'jacov'}))"
+    big = Formula.from_text(text)
+    assert big.size > 60 and "zoo" not in big.sympy_text
+    rng = np.random.default_rng(0)
+    cols = {p: rng.uniform(0.5, 5.0, 50) for p in ("nwot", "flops", "snip", "jacov")}
+    syms = sorted(big.sympy.free_symbols, key=lambda s: s.name)
+    via_sympy = sp.lambdify(syms, big.sympy, "numpy")(*(cols[s.name] for s in syms))
+    np.testing.assert_allclose(big.evaluate(cols), via_sympy, rtol=1e-10)

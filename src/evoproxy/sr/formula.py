@@ -11,7 +11,7 @@ a problem lacks therefore scores 0 on that problem and loses against trees that 
 
 FormulaRun JSON (``results/evolve/<protocol>/<trainset>/run_<seed>.json``), written by :mod:`evoproxy.sr.engine`:
 
-- ``formula``: AST; ``text``: function-call text (``add(nwot, log(flops))``); ``sympy``: simplified sympy text
+- ``formula``: AST; ``text``: function-call text (``add(nwot, log(flops))``); ``sympy``: sympy text, simplified up to 60 nodes
   (protected ops shown as their unprotected maths, ``log(Abs(x))``); ``latex``; ``proxies``: sorted terminal names;
 - ``transform``: terminal transform (``none`` | ``signed_log`` | ``rank``, see :mod:`evoproxy.sr.transforms`);
 - ``fitness``: ``{metric, aggregate, train_fitness, per_problem: {pid: {train: {n, kendall, spearman}, test: {n,
@@ -37,6 +37,8 @@ from evoproxy.fileio import read_json
 from evoproxy.sr import primitives, transforms
 
 Ast = list[Any]
+SIMPLIFY_MAX_SIZE = 60
+"""Largest formula (in nodes) whose sympy form is simplified; sympy.simplify took > 5 min on a 334-node formula."""
 
 
 def validate_ast(ast: Any, where: str = "formula") -> None:
@@ -238,8 +240,11 @@ class Formula:
 
     @property
     def sympy(self) -> sp.Expr:
+        """The formula as a sympy expression, ``sympy.simplify``-ed when it has at most :data:`SIMPLIFY_MAX_SIZE`
+        nodes (simplify can take hours on a large nested formula; the unsimplified form is equally exact)."""
         if self._sympy is None:
-            self._sympy = sp.simplify(ast_to_sympy(self.ast))
+            expr = ast_to_sympy(self.ast)
+            self._sympy = sp.simplify(expr) if self.size <= SIMPLIFY_MAX_SIZE else expr
         return self._sympy
 
     @property

@@ -6,6 +6,9 @@ Protection rules (the gplearn conventions, so formulas from either engine mean t
 - ``log(a)`` = ``log(|a|)`` where ``|a| > EPS`` else ``0``;
 - ``sqrt(a)`` = ``sqrt(|a|)``.
 
+The sympy forms are the unprotected maths, except where an argument is identically zero (``div(x, sub(y, y))``
+is 1 and ``log(sub(y, y))`` is 0, as evaluated, rather than sympy's complex infinity).
+
 Non-finite inputs propagate (NaN stays NaN); the fitness then ranks non-finite outputs last (see
 :mod:`evoproxy.metrics`), so such trees lose instead of crashing the run.
 """
@@ -84,8 +87,9 @@ FUNCTIONS: dict[str, Primitive] = {
         Primitive("sub", 2, np.subtract, lambda a, b: a - b, "{0} - {1}"),
         Primitive("mul", 2, np.multiply, lambda a, b: a * b, "{0} {1}"),
         Primitive("neg", 1, np.negative, lambda a: -a, "-{0}"),
-        Primitive("div", 2, _div, lambda a, b: a / b, r"\frac{{{0}}}{{{1}}}"),
-        Primitive("log", 1, _log, lambda a: sp.log(sp.Abs(a)), r"\log\left|{0}\right|"),
+        Primitive("div", 2, _div, lambda a, b: sp.Integer(1) if b.is_zero else a / b, r"\frac{{{0}}}{{{1}}}"),
+        Primitive("log", 1, _log, lambda a: sp.Integer(0) if a.is_zero else sp.log(sp.Abs(a)),
+                  r"\log\left|{0}\right|"),
         Primitive("sqrt", 1, _sqrt, lambda a: sp.sqrt(sp.Abs(a)), r"\sqrt{{\left|{0}\right|}}"),
         Primitive("abs", 1, np.abs, lambda a: sp.Abs(a), r"\left|{0}\right|"),
         Primitive("square", 1, np.square, lambda a: a**2, r"\left({0}\right)^2"),
