@@ -12,7 +12,6 @@ import math
 
 import numba
 import numpy as np
-from scipy.stats import rankdata
 
 
 def sanitize(x: np.ndarray) -> np.ndarray:
@@ -201,6 +200,8 @@ def kendall_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def spearman_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Spearman rho (Pearson of average-tie ranks) of every row of ``X`` against ``y``."""
+    from scipy.stats import rankdata  # lazy: scipy.stats takes ~0.7 s to import
+
     X = np.atleast_2d(np.asarray(X, dtype=np.float64))
     X = np.where(np.isfinite(X), X, -np.inf)
     rx = rankdata(X, axis=1)

@@ -11,7 +11,6 @@ NaN stays NaN under every transform.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 TRANSFORMS = ("none", "signed_log", "rank")
 
@@ -28,6 +27,8 @@ def apply(values: np.ndarray, transform: str) -> np.ndarray:
         out = np.full_like(x, np.nan)
         ok = ~np.isnan(x)
         if ok.any():
+            from scipy.stats import rankdata  # lazy: importing scipy.stats takes ~0.7 s per process
+
             out[ok] = rankdata(x[ok]) / ok.sum()
         return out
     raise ValueError(f"unknown terminal transform {transform!r}; expected one of {', '.join(TRANSFORMS)}")
