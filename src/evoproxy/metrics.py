@@ -22,6 +22,21 @@ def sanitize(x: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def _insertion_sort(a: np.ndarray, lo: int, hi: int) -> int:
+    """Sort ``a[lo:hi]`` ascending in place (stable); return its number of inversions (one per shift)."""
+    count = 0
+    for i in range(lo + 1, hi):
+        v = a[i]
+        j = i - 1
+        while j >= lo and a[j] > v:
+            a[j + 1] = a[j]
+            j -= 1
+        count += i - 1 - j
+        a[j + 1] = v
+    return count
+
+
+@numba.njit(cache=True)
 def _sort_count(a: np.ndarray, tmp: np.ndarray) -> int:
     """Sort ``a`` ascending in place (stable merge sort, insertion-sorted runs of 16); return the number of pairs
     i<j with a[i] > a[j] (inversions)."""
@@ -29,15 +44,7 @@ def _sort_count(a: np.ndarray, tmp: np.ndarray) -> int:
     count = 0
     run = 16
     for lo in range(0, n, run):
-        hi = min(lo + run, n)
-        for i in range(lo + 1, hi):
-            v = a[i]
-            j = i - 1
-            while j >= lo and a[j] > v:
-                a[j + 1] = a[j]
-                j -= 1
-            count += i - 1 - j
-            a[j + 1] = v
+        count += _insertion_sort(a, lo, min(lo + run, n))
     width = run
     src, dst = a, tmp
     while width < n:
@@ -151,32 +158,11 @@ def _kendall_yorder(X: np.ndarray, order: np.ndarray, bounds: np.ndarray, n2: in
             if e - s > 32:
                 a[s:e] = np.sort(a[s:e])
             elif e - s > 1:
-                for i in range(s + 1, e):  # insertion sort: tie runs are short
-                    v = a[i]
-                    j = i - 1
-                    while j >= s and a[j] > v:
-                        a[j + 1] = a[j]
-                        j -= 1
-                    a[j + 1] = v
+                _insertion_sort(a, s, e)  # tie runs are short
             if e - s > 1:
-                run = 1
-                for i in range(s + 1, e):
-                    if a[i] == a[i - 1]:
-                        run += 1
-                    else:
-                        n3 += run * (run - 1) // 2
-                        run = 1
-                n3 += run * (run - 1) // 2
+                n3 += _tie_pairs(a[s:e])
         d = _sort_count(a, tmp)
-        n1 = 0
-        run = 1
-        for i in range(1, n):
-            if a[i] == a[i - 1]:
-                run += 1
-            else:
-                n1 += run * (run - 1) // 2
-                run = 1
-        n1 += run * (run - 1) // 2
+        n1 = _tie_pairs(a)
         if (n0 - n1) * (n0 - n2) > 0:
             out[r] = (n0 - n1 - n2 + n3 - 2 * d) / math.sqrt(float(n0 - n1)) / math.sqrt(float(n0 - n2))
     return out

@@ -70,18 +70,6 @@ def tree_to_ast(tree: gp.PrimitiveTree) -> Ast:
     return root
 
 
-def height(tree: Sequence[Any]) -> int:
-    """Depth of a prefix tree (a lone terminal has depth 0), as DEAP's ``PrimitiveTree.height``."""
-    stack, h = [0], 0
-    for node in tree:
-        d = stack.pop()
-        if d > h:
-            h = d
-        if node.arity:
-            stack.extend([d + 1] * node.arity)
-    return h
-
-
 def hoist(tree: gp.PrimitiveTree, rng: random.Random) -> gp.PrimitiveTree:
     """Hoist mutation: replace a random subtree by a random subtree of itself (shrinks the tree)."""
     i = rng.randrange(len(tree))
@@ -126,7 +114,7 @@ class Engine:
         self.pset = build_pset(cfg.functions, self.terminals)
         self.mo = cfg.multiobjective
         self.ind_cls = creator.EvoTree2 if self.mo else creator.EvoTree1
-        self.stacked = stack(self.train) if len(self.train) > 1 else self.train[0]
+        self.stacked = stack(self.train)
         # every node of every tree is one of the primitive set's shared objects: label them once by identity
         nodes = [n for group in (*self.pset.primitives.values(), *self.pset.terminals.values()) for n in group]
         self.labels = {id(n): (n.value if isinstance(n, gp.Terminal) else n.name, n.arity) for n in nodes}
@@ -168,7 +156,7 @@ class Engine:
             ind.fitness.values = (self.cache[k], len(ind)) if self.mo else (self.cache[k],)
 
     def _ok(self, ind: gp.PrimitiveTree) -> bool:
-        return height(ind) <= self.cfg.max_depth and (self.cfg.max_size <= 0 or len(ind) <= self.cfg.max_size)
+        return ind.height <= self.cfg.max_depth and (self.cfg.max_size <= 0 or len(ind) <= self.cfg.max_size)
 
     def _tournament(self, pop: Sequence[gp.PrimitiveTree], rank: Sequence[tuple[float, int]]) -> gp.PrimitiveTree:
         """Best of ``tournament_size`` uniform draws by (fitness, -size); ``rank`` holds those keys per index."""

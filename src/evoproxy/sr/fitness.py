@@ -49,12 +49,14 @@ def outputs(asts: Sequence[Ast], data: ProblemData) -> np.ndarray:
 
 
 def stack(problems: Sequence[ProblemData]) -> ProblemData:
-    """All problems' rows in one ProblemData (a proxy a problem lacks is NaN on its rows).
+    """All problems' rows in one ProblemData (a proxy a problem lacks is NaN on its rows); one problem is returned as is.
 
     Every operator is elementwise and NaN-propagating, so evaluating a tree once on the stacked rows gives exactly the
     per-problem outputs, with a problem that lacks a used proxy all-NaN (the missing-proxy rule), at a fraction of
     the Python overhead of one evaluation per problem.
     """
+    if len(problems) == 1:
+        return problems[0]
     names = sorted({name for d in problems for name in d.columns})
     cols = {name: np.concatenate([d.columns.get(name, np.full(d.n, np.nan)) for d in problems]) for name in names}
     return ProblemData("+".join(d.pid for d in problems), cols, np.concatenate([d.y for d in problems]))
@@ -99,9 +101,7 @@ def score_outputs(out: np.ndarray, problems: Sequence[ProblemData], metric: str 
 
 def score_matrix(asts: Sequence[Ast], problems: Sequence[ProblemData], metric: str = "kendall") -> np.ndarray:
     """(m, P) rank correlations of every tree on every problem."""
-    if metric not in METRICS:
-        raise ValueError(f"unknown fitness metric {metric!r}; expected one of {', '.join(METRICS)}")
-    return score_outputs(outputs(asts, stack(problems) if len(problems) > 1 else problems[0]), problems, metric)
+    return score_outputs(outputs(asts, stack(problems)), problems, metric)
 
 
 def aggregate(scores: np.ndarray, how: str = "mean") -> np.ndarray:
