@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mdsection import write_section  # noqa: E402
 
 from evoproxy import PROXIES  # noqa: E402
-from evoproxy.benchmarks.nbsz import SPACE_FILES, read_space  # noqa: E402
 from evoproxy.extract import _frame, _read_journal, extract  # noqa: E402
 from evoproxy.metrics import spearman  # noqa: E402
+from evoproxy.release.ingest import SPACE_FILES, read_space  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 # zero-cost-nas's own reproduction of the release (issue text): grasp ~0.0, plain ~0.4, jacob_cov ~0.0

@@ -32,7 +32,7 @@ def cifar_npz() -> Path:
 @pytest.fixture(scope="session")
 def ingested_dir(mirror_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """All problems of the mirror ingested into ProblemTables once per test session."""
-    from evoproxy.benchmarks.nbsz import ingest
+    from evoproxy.release.ingest import ingest
 
     out = tmp_path_factory.mktemp("ingested")
     ingest(mirror_dir, out)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from evoproxy.benchmarks import download as dl
 from evoproxy.cli import main
+from evoproxy.release import download as dl
 
 
 def _mirror(tmp: Path, files: dict[str, bytes], sums: dict[str, str] | None = None) -> Path:

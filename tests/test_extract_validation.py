@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 import torch
 
-from evoproxy.benchmarks.nbsz import read_space
 from evoproxy.cli import main
 from evoproxy.extract import ProxyEvaluator
 from evoproxy.metrics import spearman
 from evoproxy.problems import load_table
+from evoproxy.release.ingest import read_space
 
 pytestmark = pytest.mark.integration
 

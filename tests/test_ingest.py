@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from evoproxy import PROXIES
-from evoproxy.benchmarks.nbsz import IngestError, ingest
 from evoproxy.cli import main
 from evoproxy.problems import load_problem, load_table
+from evoproxy.release.ingest import IngestError, ingest
 
 EXPECTED_N = {
     "nb101/cifar10": 500, "nb201/cifar10": 9445, "nb201/cifar100": 725, "nb201/ImageNet16-120": 9445,

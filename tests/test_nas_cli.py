@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def data(mirror_dir, tmp_path_factory) -> Path:
-    from evoproxy.benchmarks.nbsz import ingest
+    from evoproxy.release.ingest import ingest
 
     out = tmp_path_factory.mktemp("nasdata")
     ingest(mirror_dir, out, spaces=["nb201"])

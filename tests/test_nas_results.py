@@ -38,7 +38,7 @@ def test_encodings_of_nb201():
 
 @pytest.fixture(scope="module")
 def nb201_dir(mirror_dir, tmp_path_factory):
-    from evoproxy.benchmarks.nbsz import ingest
+    from evoproxy.release.ingest import ingest
 
     out = tmp_path_factory.mktemp("nb201")
     ingest(mirror_dir, out, spaces=["nb201"])

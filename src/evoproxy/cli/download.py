@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from evoproxy.benchmarks.download import download
+from evoproxy.release.download import download
 
 
 def register(sub: argparse._SubParsersAction) -> None:

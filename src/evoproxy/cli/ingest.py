@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from evoproxy.benchmarks.nbsz import ACCURACY_CSV, ingest, ingest_accuracy
 from evoproxy.problems import ACCURACY_TABLE
+from evoproxy.release.ingest import ACCURACY_CSV, ingest, ingest_accuracy
 
 
 def register(sub: argparse._SubParsersAction) -> None:

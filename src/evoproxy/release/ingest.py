@@ -30,10 +30,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evoproxy import PROXIES
-from evoproxy.benchmarks.download import SOURCES, sha256_of
 from evoproxy.encodings import ArchEncodingError, canonical_arch
 from evoproxy.fileio import atomic_path, write_json_atomic
 from evoproxy.problems import ACCURACY_TABLE, TARGET, ProblemTable, problem_id, save_table, table_filename
+from evoproxy.release.download import SOURCES, sha256_of
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,0 @@
-"""Benchmark data: download of the NAS-Bench-Suite-Zero release and its ingest into ProblemTables."""
