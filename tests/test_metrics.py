@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau, spearmanr
 
-from evoproxy.metrics import kendall, kendall_batch, spearman, spearman_batch, top_k_precision
+from evoproxy.metrics import (
+    kendall,
+    kendall_batch,
+    kendall_bootstrap,
+    n_scored,
+    spearman,
+    spearman_batch,
+    top_k_precision,
+)
 
 
 @pytest.mark.parametrize("levels", [3, 20, 10_000])
@@ -55,5 +63,53 @@ def test_kendall_batch_on_views_with_nonfinite_and_tiny_inputs() -> None:
     clean = np.where(np.isfinite(X), X, -1.0)  # non-finite rule: tied below every finite value
     want = [kendalltau(x, y).statistic for x in clean]
     np.testing.assert_allclose(kendall_batch(X, y), want, atol=1e-12)
-    assert kendall_batch(np.ones((2, 1)), np.ones(1)).tolist() == [0.0, 0.0]
+    assert np.isnan(kendall_batch(np.ones((2, 1)), np.ones(1))).all()  # one row: undefined, not 0
     assert kendall_batch(np.array([[1.0, 2.0]]), np.array([2.0, 1.0]))[0] == pytest.approx(-1.0)
+
+
+def test_nonfinite_targets_are_dropped_by_every_metric() -> None:
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=250), rng.normal(size=250)
+    y_nan = y.copy()
+    y_nan[[3, 50, 99, 100, 249]] = [np.nan, np.inf, -np.inf, np.nan, np.nan]
+    keep = np.isfinite(y_nan)
+    assert n_scored(y_nan) == 245
+    assert kendall(x, y_nan) == pytest.approx(kendalltau(x[keep], y[keep]).statistic, abs=1e-12)
+    assert spearman(x, y_nan) == pytest.approx(spearmanr(x[keep], y[keep]).statistic, abs=1e-12)
+    assert top_k_precision(x, y_nan) == top_k_precision(x[keep], y[keep])
+    np.testing.assert_allclose(spearman_batch(np.stack([x, -x]), y_nan),
+                               [spearmanr(x[keep], y[keep]).statistic, -spearmanr(x[keep], y[keep]).statistic])
+
+
+def test_metrics_are_undefined_over_fewer_than_two_rows() -> None:
+    for n in (0, 1):
+        assert np.isnan(kendall(np.ones(n), np.ones(n)))
+        assert np.isnan(spearman(np.ones(n), np.ones(n)))
+        assert np.isnan(top_k_precision(np.ones(n), np.ones(n)))
+    assert np.isnan(kendall([1.0, 2.0, 3.0], [1.0, np.nan, np.nan]))  # one finite target left
+
+
+def test_top_k_ties_share_fairly_whatever_the_row_order() -> None:
+    y = np.arange(200, dtype=float)
+    const = np.zeros(200)
+    # a constant score carries no information: the chance value k/n, also when rows are sorted by accuracy
+    assert top_k_precision(const, y) == pytest.approx(10 / 200)
+    assert top_k_precision(const, y[::-1]) == pytest.approx(10 / 200)
+    # 5 archs clearly first, then a tie of 20 for the other 5 places: the true top 10 are 190..199
+    x = np.zeros(200)
+    x[195:] = 10.0  # 5 of the true top, certain
+    x[170:190] = 5.0  # 20 tied, none of them in the true top 10
+    x[190:195] = 5.0  # ... and these 5 of the true top tie with them: each has 5/25 chance
+    assert top_k_precision(x, y) == pytest.approx((5 + 5 * 5 / 25) / 10)
+    perm = np.random.default_rng(0).permutation(200)
+    assert top_k_precision(x[perm], y[perm]) == pytest.approx(top_k_precision(x, y))
+
+
+def test_bootstrap_kernel_equals_direct_tau_on_each_resample() -> None:
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 5, size=60).astype(float)
+    x[::9] = np.nan
+    y = rng.integers(0, 8, size=60).astype(float)
+    idx = rng.integers(0, 60, size=(25, 60))
+    want = [kendall(x[i], y[i]) for i in idx]
+    np.testing.assert_allclose(kendall_bootstrap(x, y, idx), want, atol=1e-12)

@@ -1,7 +1,9 @@
 """Hand-crafted baselines: how well each single ZC proxy ranks the archs of each problem (all rows, no split).
 
-Per (problem, proxy): ``n`` (rows where both the proxy and the target are finite), Spearman rho, Kendall tau-b and
-top-5% precision (share of the true top 5% found in the proxy's top 5%). Proxies absent from a problem are omitted.
+Per (problem, proxy): ``n`` (rows scored: finite target), ``n_finite`` (rows where the proxy is finite too),
+Spearman rho, Kendall tau-b and top-5% precision (share of the true top 5% found in the proxy's top 5%), under the
+one rule of :mod:`evoproxy.metrics` (a missing or non-finite proxy value ranks last). Proxies absent from a problem
+are omitted.
 """
 
 from __future__ import annotations
@@ -14,25 +16,25 @@ import pandas as pd
 
 from evoproxy import PROXIES
 from evoproxy.fileio import atomic_path, write_text_atomic
-from evoproxy.metrics import kendall, spearman, top_k_precision
+from evoproxy.metrics import finite_rows, kendall, n_scored, spearman, top_k_precision
 from evoproxy.problems import ProblemTable
 
-COLUMNS = ["problem", "space", "task", "proxy", "n", "spearman", "kendall", "top5"]
+COLUMNS = ["problem", "space", "task", "proxy", "n", "n_finite", "spearman", "kendall", "top5"]
 
 
 def proxy_scores(table: ProblemTable, proxies: tuple[str, ...] = PROXIES) -> pd.DataFrame:
-    """Correlation of every available proxy of ``table`` with its target, on finite rows."""
+    """Correlation of every proxy ``table`` has with its target."""
     y = table.target
     rows = []
     for proxy in proxies:
         x = table.values(proxy)
-        ok = np.isfinite(x) & np.isfinite(y)
-        if not ok.any():
+        finite = int((np.isfinite(x) & finite_rows(y)).sum())
+        if not finite:
             continue
-        xs, ys = x[ok], y[ok]
         rows.append({
-            "problem": table.id, "space": table.space, "task": table.task, "proxy": proxy, "n": int(ok.sum()),
-            "spearman": spearman(xs, ys), "kendall": kendall(xs, ys), "top5": top_k_precision(xs, ys, 0.05),
+            "problem": table.id, "space": table.space, "task": table.task, "proxy": proxy, "n": n_scored(y),
+            "n_finite": finite, "spearman": spearman(x, y), "kendall": kendall(x, y),
+            "top5": top_k_precision(x, y, 0.05),
         })
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -72,7 +74,8 @@ def write_baselines(df: pd.DataFrame, out: str | os.PathLike[str], markdown: str
     if markdown:
         text = (
             "# Hand-crafted zero-cost proxies: rank correlation with validation accuracy (all archs of each problem)\n\n"
-            "n = archs with a finite proxy value; — = proxy absent from the problem; best per problem in bold.\n\n"
+            "n = archs scored (finite accuracy); a missing or non-finite proxy value ranks last; — = proxy absent from "
+            "the problem; best per problem in bold.\n\n"
             "## Kendall τ-b\n\n" + to_markdown(df, "kendall") + "\n## Spearman ρ\n\n" + to_markdown(df, "spearman")
             + "\n## Top-5% precision\n\n" + to_markdown(df, "top5")
         )

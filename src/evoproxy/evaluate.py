@@ -19,25 +19,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numba
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
 from evoproxy import PROXIES
-from evoproxy.metrics import kendall_batch, kendall_njit, spearman_batch, top_k_precision
+from evoproxy.metrics import (
+    MIN_ROWS,
+    finite_rows,
+    kendall_batch,
+    kendall_bootstrap,
+    n_scored,
+    sanitize,
+    spearman_batch,
+    top_k_precision,
+)
 from evoproxy.problems import TARGET, ProblemTable, split
 
 COLUMNS = ["problem", "method", "kind", "n", "kendall", "spearman", "top5", "ci_low", "ci_high"]
 Scorer = Callable[[ProblemTable], np.ndarray]
-
-
-@numba.njit(cache=True)
-def _kendall_boot(x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    out = np.empty(idx.shape[0])
-    for b in range(idx.shape[0]):
-        out[b] = kendall_njit(x[idx[b]], y[idx[b]])
-    return out
 
 
 def bootstrap_kendall(
@@ -48,23 +48,13 @@ def bootstrap_kendall(
     Returns ``(low, high, taus)``. The same ``seed`` gives the same resample index matrix for every method of a
     problem, so intervals of two methods are paired.
     """
-    x = np.asarray(x, dtype=np.float64)
-    x = np.where(np.isfinite(x), x, -np.inf)
-    y = np.asarray(y, dtype=np.float64)
-    n = len(y)
-    if n < 2:
+    n = n_scored(y)
+    if n < MIN_ROWS or n_boot < 1:
         return float("nan"), float("nan"), np.empty(0)
     idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-    taus = _kendall_boot(x, y, idx)
+    taus = kendall_bootstrap(x, y, idx)
     lo, hi = np.quantile(taus, [alpha / 2, 1 - alpha / 2])
     return float(lo), float(hi), taus
-
-
-def _finite_target(table: ProblemTable) -> ProblemTable:
-    keep = np.isfinite(table.target)
-    if keep.all():
-        return table
-    return ProblemTable(table.space, table.task, table.df[keep].reset_index(drop=True), dict(table.meta))
 
 
 def mean_rank(table: ProblemTable, proxies: Sequence[str]) -> np.ndarray:
@@ -74,7 +64,7 @@ def mean_rank(table: ProblemTable, proxies: Sequence[str]) -> np.ndarray:
         v = table.values(p)
         if not np.isfinite(v).any():
             continue
-        ranks.append(rankdata(np.where(np.isfinite(v), v, -np.inf)))
+        ranks.append(rankdata(sanitize(v)))
     if not ranks:
         return np.zeros(table.n)
     return np.mean(ranks, axis=0)
@@ -95,10 +85,10 @@ def rank_proxies_on_training(trains: Sequence[ProblemTable], proxies: Sequence[s
 
 def _row(pid: str, method: str, kind: str, x: np.ndarray, y: np.ndarray) -> dict:
     if not np.isfinite(x).any():  # the problem lacks this proxy: no value (not a tau of 0)
-        return {"problem": pid, "method": method, "kind": kind, "n": len(y), "kendall": np.nan,
+        return {"problem": pid, "method": method, "kind": kind, "n": n_scored(y), "kendall": np.nan,
                 "spearman": np.nan, "top5": np.nan, "ci_low": np.nan, "ci_high": np.nan}
     return {
-        "problem": pid, "method": method, "kind": kind, "n": len(y),
+        "problem": pid, "method": method, "kind": kind, "n": n_scored(y),
         "kendall": float(kendall_batch(x[None], y)[0]), "spearman": float(spearman_batch(x[None], y)[0]),
         "top5": top_k_precision(x, y, 0.05), "ci_low": np.nan, "ci_high": np.nan,
     }
@@ -111,7 +101,8 @@ def supervised_scores(train: ProblemTable, test: ProblemTable, n_labelled: int, 
 
     feats = [p for p in PROXIES if np.isfinite(train.values(p)).any()]
     rng = np.random.default_rng(seed)
-    pick = rng.permutation(train.n)[: min(n_labelled, train.n)]
+    labelled = np.flatnonzero(finite_rows(train.target))
+    pick = labelled[rng.permutation(len(labelled))[: min(n_labelled, len(labelled))]]
     Xtr = np.stack([train.values(p)[pick] for p in feats], axis=1)
     Xtr = np.where(np.isfinite(Xtr), Xtr, np.nan)
     Xte = np.stack([test.values(p) for p in feats], axis=1)
@@ -135,13 +126,13 @@ def evaluate(
     seed: int = 0,
 ) -> pd.DataFrame:
     """Long table (one row per test problem x method) of the evolved proxy and all baselines on test splits."""
-    trains = [_finite_target(split(t, n_train, split_seed, max_train_fraction)[0]) for t in train_problems]
+    trains = [split(t, n_train, split_seed, max_train_fraction)[0] for t in train_problems]
     ranking = rank_proxies_on_training(trains)
     best = str(ranking.index[0])
     top3 = list(ranking.index[:3])
     rows: list[dict] = []
     for k, table in enumerate(test_problems):
-        train, test = (_finite_target(t) for t in split(table, n_train, split_seed, max_train_fraction))
+        train, test = split(table, n_train, split_seed, max_train_fraction)
         y = test.target
         pid = table.id
         boot_seed = seed * 1_000_003 + k

@@ -1,9 +1,16 @@
-"""Rank correlations for one vector or a whole population at once.
+"""Rank metrics for one vector or a whole population at once, and the one rule for awkward values in scoring.
 
-Non-finite rule (used by every consumer): a score that is NaN, +inf or -inf carries no ranking information, so it
-is mapped to -inf, i.e. tied at the very bottom of the ranking. A prediction that is constant (or entirely
-non-finite) has correlation 0 by definition here (tau-b and rho are undefined for it), so such formulas lose
-instead of crashing. The target ``y`` must be finite; callers drop rows whose target is not.
+Every consumer (GP fitness, score, evaluate, baselines, NAS tables) scores through these functions, so the rule
+below holds everywhere:
+
+- **Scores**: NaN, +inf and -inf carry no ranking information: they rank last, tied (:func:`sanitize`).
+- **Targets**: a row whose target is not finite is dropped before any metric (:func:`finite_rows`); ``n`` counts the
+  rows that remain.
+- **Undefined values**: with fewer than :data:`MIN_ROWS` rows a metric is NaN (never a number over an empty or one-row
+  split); a constant prediction (or an entirely non-finite one) has correlation 0, so formulas producing one lose
+  instead of crashing.
+- **Top-k precision**: tied scores share the top k fairly (expected overlap under a uniformly random order of the
+  ties), so a constant score gets the chance value k/n whatever the row order.
 """
 
 from __future__ import annotations
@@ -13,14 +20,23 @@ import math
 import numba
 import numpy as np
 
+MIN_ROWS = 2
+"""Fewest rows (with a finite target) over which a metric is defined."""
+
 
 def sanitize(x: np.ndarray) -> np.ndarray:
-    """Apply the non-finite rule: NaN and +/-inf become -inf (ranked last, tied)."""
+    """Apply the score rule: NaN and +/-inf become -inf (ranked last, tied)."""
     x = np.array(x, dtype=np.float64, copy=True)
     x[~np.isfinite(x)] = -np.inf
     return x
 
 
+def finite_rows(y: np.ndarray) -> np.ndarray:
+    """Boolean mask of the rows whose target is finite (the target rule)."""
+    return np.isfinite(np.asarray(y, dtype=np.float64))
+
+
+# --------------------------------------------------------------------------------------------------- Kendall tau-b
 @numba.njit(cache=True)
 def _insertion_sort(a: np.ndarray, lo: int, hi: int) -> int:
     """Sort ``a[lo:hi]`` ascending in place (stable); return its number of inversions (one per shift)."""
@@ -82,12 +98,6 @@ def _sort_count(a: np.ndarray, tmp: np.ndarray) -> int:
 
 
 @numba.njit(cache=True)
-def _inversions(a: np.ndarray) -> int:
-    """Number of pairs i<j with a[i] > a[j] (merge sort of a copy, O(n log n))."""
-    return _sort_count(a.copy(), np.empty_like(a))
-
-
-@numba.njit(cache=True)
 def _tie_pairs(sorted_vals: np.ndarray) -> int:
     total = 0
     run = 1
@@ -101,97 +111,125 @@ def _tie_pairs(sorted_vals: np.ndarray) -> int:
 
 
 @numba.njit(cache=True)
-def _tau_b_sorted(xs: np.ndarray, yp: np.ndarray, n2: int) -> float:
-    """tau-b from ``xs`` sorted ascending with the matching ``yp`` (ties in x by ascending y); ``n2`` = y tie pairs."""
-    n = xs.shape[0]
-    if n < 2:
-        return 0.0
-    n0 = n * (n - 1) // 2
-    n1 = _tie_pairs(xs)
-    n3 = 0  # joint ties: runs where both x and y are equal
-    run = 1
+def _tie_runs(ys: np.ndarray) -> tuple[np.ndarray, int]:
+    """Bounds of the tie runs of sorted ``ys`` and its number of tied pairs."""
+    n = ys.shape[0]
+    bounds = np.empty(n + 1, dtype=np.int64)
+    g = 0
+    bounds[0] = 0
+    n2 = 0
     for i in range(1, n):
-        if xs[i] == xs[i - 1] and yp[i] == yp[i - 1]:
-            run += 1
-        else:
-            n3 += run * (run - 1) // 2
-            run = 1
-    n3 += run * (run - 1) // 2
-    swaps = _inversions(yp)
+        if ys[i] != ys[i - 1]:
+            g += 1
+            bounds[g] = i
+            s = bounds[g] - bounds[g - 1]
+            n2 += s * (s - 1) // 2
+    g += 1
+    bounds[g] = n
+    s = bounds[g] - bounds[g - 1]
+    n2 += s * (s - 1) // 2
+    return bounds[: g + 1], n2
+
+
+@numba.njit(cache=True)
+def _tau_yordered(a: np.ndarray, bounds: np.ndarray, n2: int, tmp: np.ndarray) -> float:
+    """tau-b of one prediction row given as its values in ascending-y order (``a``, sorted in place), with the
+    ``bounds`` of y's tie runs and y's number of tied pairs ``n2``.
+
+    Knight's algorithm with one sort: the values sorted within each y-tie run are in (y, x) order, so the inversions
+    counted while merge-sorting them are exactly the discordant pairs; the joint ties come from the within-run sort
+    and the x ties from the sorted result. Non-finite values count as -inf.
+    """
+    n = a.shape[0]
+    if n < 2:
+        return np.nan
+    for k in range(n):
+        if not np.isfinite(a[k]):
+            a[k] = -np.inf
+    n0 = n * (n - 1) // 2
+    n3 = 0
+    for g in range(bounds.shape[0] - 1):
+        s, e = bounds[g], bounds[g + 1]
+        if e - s > 32:
+            a[s:e] = np.sort(a[s:e])
+        elif e - s > 1:
+            _insertion_sort(a, s, e)  # tie runs are short
+        if e - s > 1:
+            n3 += _tie_pairs(a[s:e])
+    d = _sort_count(a, tmp)
+    n1 = _tie_pairs(a)
     if (n0 - n1) * (n0 - n2) <= 0:
         return 0.0
-    return (n0 - n1 - n2 + n3 - 2 * swaps) / math.sqrt(float(n0 - n1)) / math.sqrt(float(n0 - n2))
+    return (n0 - n1 - n2 + n3 - 2 * d) / math.sqrt(float(n0 - n1)) / math.sqrt(float(n0 - n2))
 
 
 @numba.njit(cache=True)
-def kendall_njit(x: np.ndarray, y: np.ndarray) -> float:
-    """Kendall tau-b of one finite pair of vectors, callable from other numba code (e.g. bootstrap loops)."""
-    p = np.argsort(y, kind="mergesort")
-    p = p[np.argsort(x[p], kind="mergesort")]  # sorted by x, then y
-    return _tau_b_sorted(x[p], y[p], _tie_pairs(np.sort(y)))
-
-
-@numba.njit(cache=True)
-def _kendall_yorder(X: np.ndarray, order: np.ndarray, bounds: np.ndarray, n2: int) -> np.ndarray:
-    """tau-b of every row of ``X`` against y, given y's stable ascending ``order`` and the ``bounds`` of its tie runs.
-
-    Knight's algorithm with one sort per row: the row's values in y order, sorted within each y-tie run, are in
-    (y, x) order, so the inversions counted while merge-sorting them are exactly the discordant pairs; the joint
-    ties come from the within-run sort and the x ties from the sorted result. Non-finite values count as -inf.
-    """
-    m = X.shape[0]
-    n = order.shape[0]
-    out = np.zeros(m)
-    if n < 2:
-        return out
-    n0 = n * (n - 1) // 2
+def _kendall_rows(X: np.ndarray, order: np.ndarray, bounds: np.ndarray, n2: int) -> np.ndarray:
+    """tau-b of every row of ``X`` against a y with stable ascending ``order`` (columns of X index y's rows)."""
+    m, n = X.shape[0], order.shape[0]
+    out = np.empty(m)
     a = np.empty(n)
     tmp = np.empty(n)
-    G = bounds.shape[0] - 1
     for r in range(m):
         for k in range(n):
-            v = X[r, order[k]]
-            a[k] = v if np.isfinite(v) else -np.inf
-        n3 = 0
-        for g in range(G):
-            s, e = bounds[g], bounds[g + 1]
-            if e - s > 32:
-                a[s:e] = np.sort(a[s:e])
-            elif e - s > 1:
-                _insertion_sort(a, s, e)  # tie runs are short
-            if e - s > 1:
-                n3 += _tie_pairs(a[s:e])
-        d = _sort_count(a, tmp)
-        n1 = _tie_pairs(a)
-        if (n0 - n1) * (n0 - n2) > 0:
-            out[r] = (n0 - n1 - n2 + n3 - 2 * d) / math.sqrt(float(n0 - n1)) / math.sqrt(float(n0 - n2))
+            a[k] = X[r, order[k]]
+        out[r] = _tau_yordered(a, bounds, n2, tmp)
     return out
 
 
-def _y_order(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Stable ascending order of ``y``, the bounds of its tie runs in that order, and its number of tied pairs."""
-    order = np.argsort(y, kind="stable")
-    ys = y[order]
-    bounds = np.concatenate([[0], np.flatnonzero(ys[1:] != ys[:-1]) + 1, [len(y)]]).astype(np.int64)
-    g = np.diff(bounds)
-    return order, bounds, int((g * (g - 1) // 2).sum())
+@numba.njit(cache=True)
+def _kendall_resamples(x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """tau-b of ``x`` against ``y`` on each row of resample indices ``idx`` (bootstrap)."""
+    b_count, n = idx.shape
+    out = np.empty(b_count)
+    a = np.empty(n)
+    tmp = np.empty(n)
+    for b in range(b_count):
+        yb = y[idx[b]]
+        order = np.argsort(yb, kind="mergesort")
+        bounds, n2 = _tie_runs(yb[order])
+        for k in range(n):
+            a[k] = x[idx[b, order[k]]]
+        out[b] = _tau_yordered(a, bounds, n2, tmp)
+    return out
+
+
+def _finite_target_columns(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+    y = np.asarray(y, dtype=np.float64)
+    if X.shape[1] != y.shape[0]:
+        raise ValueError(f"predictions have {X.shape[1]} columns for {y.shape[0]} targets")
+    ok = finite_rows(y)
+    if not ok.all():
+        X, y = X[:, ok], y[ok]
+    return X, y
 
 
 def kendall_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Kendall tau-b of every row of ``X`` (m, n) against ``y`` (n,), exact, O(m n log n) (one merge sort per row)."""
-    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-    order, bounds, n2 = _y_order(np.asarray(y, dtype=np.float64))
-    return _kendall_yorder(X, order, bounds, n2)
+    X, y = _finite_target_columns(X, y)
+    order = np.argsort(y, kind="stable")
+    bounds, n2 = _tie_runs(y[order])
+    return _kendall_rows(X, order, bounds, n2)
+
+
+def kendall_bootstrap(x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Kendall tau-b of ``x`` against ``y`` on each resample (a row of indices into the finite-target rows) of
+    ``idx``."""
+    X, y = _finite_target_columns(x, y)
+    return _kendall_resamples(X[0], y, np.asarray(idx, dtype=np.int64))
 
 
 def spearman_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Spearman rho (Pearson of average-tie ranks) of every row of ``X`` against ``y``."""
     from scipy.stats import rankdata  # lazy: scipy.stats takes ~0.7 s to import
 
-    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+    X, y = _finite_target_columns(X, y)
+    if y.shape[0] < MIN_ROWS:
+        return np.full(X.shape[0], np.nan)
     X = np.where(np.isfinite(X), X, -np.inf)
     rx = rankdata(X, axis=1)
-    ry = rankdata(np.asarray(y, dtype=np.float64))
+    ry = rankdata(y)
     rx = rx - rx.mean(axis=1, keepdims=True)
     ry = ry - ry.mean()
     num = rx @ ry
@@ -202,26 +240,45 @@ def spearman_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def kendall(x: np.ndarray, y: np.ndarray) -> float:
-    """Kendall tau-b of one prediction vector (non-finite rule applied)."""
+    """Kendall tau-b of one prediction vector."""
     return float(kendall_batch(np.asarray(x)[None, :], y)[0])
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman rho of one prediction vector (non-finite rule applied)."""
+    """Spearman rho of one prediction vector."""
     return float(spearman_batch(np.asarray(x)[None, :], y)[0])
+
+
+def n_scored(y: np.ndarray) -> int:
+    """Rows a metric is computed over (finite target)."""
+    return int(finite_rows(y).sum())
+
+
+# ------------------------------------------------------------------------------------------------ top-k precision
+def _in_top_k(v: np.ndarray, k: int) -> np.ndarray:
+    """Probability that each entry is among the top ``k`` when ties are ordered uniformly at random."""
+    threshold = np.partition(v, v.shape[0] - k)[v.shape[0] - k]
+    above = v > threshold
+    tied = v == threshold
+    w = above.astype(np.float64)
+    w[tied] = (k - int(above.sum())) / int(tied.sum())
+    return w
 
 
 def top_k_precision(x: np.ndarray, y: np.ndarray, fraction: float = 0.05) -> float:
     """Share of the true top ``fraction`` of archs (by ``y``) that are in the top ``fraction`` by ``x``.
 
-    ``k = max(1, ceil(fraction * n))``; ties are broken by row order (stable sort); non-finite rule applies.
+    ``k = max(1, ceil(fraction * n))``. Ties (in ``x`` or ``y``) share the top k fairly: the value is the expected
+    overlap when tied entries are ordered uniformly at random, so it does not depend on row order.
     """
     x = sanitize(x)
     y = np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape:
+        raise ValueError(f"predictions have shape {x.shape} for targets of shape {y.shape}")
+    ok = finite_rows(y)
+    x, y = x[ok], y[ok]
     n = len(y)
-    if n == 0:
+    if n < MIN_ROWS:
         return float("nan")
     k = max(1, math.ceil(fraction * n))
-    true_top = np.argsort(-y, kind="stable")[:k]
-    pred_top = np.argsort(-x, kind="stable")[:k]
-    return len(np.intersect1d(true_top, pred_top)) / k
+    return float(_in_top_k(x, k) @ _in_top_k(y, k) / k)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import math
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +25,28 @@ import pyarrow.parquet as pq
 from evoproxy import PROXIES
 from evoproxy.fileio import atomic_path
 
+log = logging.getLogger(__name__)
+
 TARGET = "val_accuracy"
 ACCURACY_TABLE = "nb201_accuracy.parquet"
+
+MISSING_MAGNITUDE = 1e8
+"""A proxy value at or beyond this magnitude marks "missing" in the release: NASLib stored NaN scores as -1e8.
+The largest real value in NAS-Bench-Suite-Zero is about 2.4e6 (grasp), so nothing real is lost."""
+
+
+def proxy_value(value: float | None) -> float:
+    """The table-value rule: a proxy value that is null, NaN, +/-inf or at or beyond :data:`MISSING_MAGNITUDE` in
+    magnitude (the release's sentinel) is missing, stored as NaN; everything else is kept as float64."""
+    if value is None:
+        return math.nan
+    v = float(value)
+    return v if math.isfinite(v) and abs(v) < MISSING_MAGNITUDE else math.nan
+
+
+def is_sentinel(value: float | None) -> bool:
+    """True for a finite value that the table-value rule treats as missing (the release's -1e8)."""
+    return value is not None and math.isfinite(float(value)) and abs(float(value)) >= MISSING_MAGNITUDE
 
 
 class ProblemTableError(ValueError):
@@ -78,6 +101,10 @@ class ProblemTable:
             return self.df[proxy].to_numpy(dtype=np.float64)
         return np.full(self.n, np.nan)
 
+    def subset(self, mask: np.ndarray) -> ProblemTable:
+        """The rows selected by boolean ``mask``, same metadata."""
+        return ProblemTable(self.space, self.task, self.df[mask].reset_index(drop=True), dict(self.meta))
+
     @property
     def target(self) -> np.ndarray:
         if TARGET not in self.df.columns:
@@ -125,7 +152,10 @@ def validate_frame(df: pd.DataFrame, where: str, require_target: bool = True) ->
 
 
 def load_table(path: str | os.PathLike[str], require_target: bool = True) -> ProblemTable:
-    """Read a ProblemTable written by :func:`save_table` (or any Parquet of the same shape)."""
+    """Read a ProblemTable written by :func:`save_table` (or any Parquet of the same shape).
+
+    Rows whose target is not finite are kept (the split depends on every arch) but flagged: a warning, and
+    ``meta["nonfinite_target"]`` counts them; every metric leaves them out (:mod:`evoproxy.metrics`)."""
     path = Path(path)
     if not path.exists():
         raise ProblemTableError(f"{path}: no such problem table")
@@ -143,6 +173,12 @@ def load_table(path: str | os.PathLike[str], require_target: bool = True) -> Pro
         if "__" not in stem:
             raise ProblemTableError(f"{path}: no space/task metadata and file name is not '<space>__<task>.parquet'")
         space, task = stem.split("__", 1)
+    if TARGET in df.columns:
+        bad = int((~np.isfinite(df[TARGET].to_numpy(dtype=np.float64))).sum())
+        if bad:
+            log.warning("%s: %d of %d rows have a non-finite %s; they are left out of every metric",
+                        path, bad, len(df), TARGET)
+        meta["nonfinite_target"] = bad
     return ProblemTable(space=space, task=task, df=df, meta=meta)
 
 
@@ -178,6 +214,46 @@ def load_problems(data_dir: str | os.PathLike[str], pids: list[str] | str | None
     return [load_problem(data_dir, pid) for pid in ids]
 
 
+@dataclass(frozen=True)
+class SplitConfig:
+    """The shared train/test split of every stage (config section ``split``): per problem a seeded sample of
+    ``min(n_train, floor(max_train_fraction * n))`` archs is the training split, the rest the test split."""
+
+    n_train: int = 1000
+    max_train_fraction: float = 0.5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n_train, bool) or not isinstance(self.n_train, (int, np.integer)) or self.n_train < 2:
+            raise ProblemTableError(f"split: n_train must be an integer >= 2, got {self.n_train!r}")
+        f = self.max_train_fraction
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1:
+            raise ProblemTableError(f"split: max_train_fraction must be in (0, 1) so that a test split remains, "
+                                    f"got {f!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ProblemTableError(f"split: seed must be an integer >= 0, got {self.seed!r}")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None, where: str = "split") -> SplitConfig:
+        d = dict(d or {})
+        unknown = sorted(set(d) - {"n_train", "max_train_fraction", "seed"})
+        if unknown:
+            raise ProblemTableError(f"{where}: unknown key(s) {unknown}; known: n_train, max_train_fraction, seed")
+        return cls(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def sizes(self, n: int, pid: str = "problem") -> tuple[int, int]:
+        """(train, test) row counts for a problem of ``n`` rows; each must hold at least 2 rows."""
+        k = int(min(self.n_train, math.floor(self.max_train_fraction * n)))
+        if k < 2 or n - k < 2:
+            raise ProblemTableError(
+                f"{pid}: the split (n_train={self.n_train}, max_train_fraction={self.max_train_fraction}) leaves "
+                f"{k} train / {n - k} test rows of {n}; each split needs at least 2")
+        return k, n - k
+
+
 def train_mask(
     archs: pd.Series | np.ndarray | list[str],
     n_train: int,
@@ -193,7 +269,7 @@ def train_mask(
     """
     archs = np.asarray(archs, dtype=object)
     n = len(archs)
-    k = int(min(n_train, np.floor(max_train_fraction * n)))
+    k, _ = SplitConfig(n_train, max_train_fraction, seed).sizes(n, pid)
     digest = hashlib.sha256(f"{pid}|{seed}".encode()).digest()
     rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
     order = np.argsort(archs.astype(str), kind="stable")
@@ -206,6 +282,17 @@ def train_mask(
 def split(table: ProblemTable, n_train: int, seed: int, max_train_fraction: float = 0.5) -> tuple[ProblemTable, ProblemTable]:
     """Return (train, test) ProblemTables of ``table`` per :func:`train_mask`."""
     mask = train_mask(table.df["arch"], n_train, seed, table.id, max_train_fraction)
-    tr = ProblemTable(table.space, table.task, table.df[mask].reset_index(drop=True), dict(table.meta))
-    te = ProblemTable(table.space, table.task, table.df[~mask].reset_index(drop=True), dict(table.meta))
-    return tr, te
+    return table.subset(mask), table.subset(~mask)
+
+
+SPLITS = ("test", "train", "all")
+
+
+def split_part(table: ProblemTable, which: str, cfg: SplitConfig) -> ProblemTable:
+    """One part (``test``, ``train`` or ``all`` rows) of ``table`` under the shared split ``cfg``."""
+    if which not in SPLITS:
+        raise ProblemTableError(f"split must be one of {', '.join(SPLITS)}, got {which!r}")
+    if which == "all":
+        return table
+    tr, te = split(table, cfg.n_train, cfg.seed, cfg.max_train_fraction)
+    return tr if which == "train" else te

@@ -79,7 +79,8 @@ def _is_user_error(exc: BaseException) -> bool:
     """Errors caused by input or environment (shown as one line) rather than bugs (shown with traceback)."""
     if getattr(exc, "user_error", False):  # library errors about input or environment opt in with this flag
         return True
-    return isinstance(exc, (CLIError, ValueError, FileNotFoundError, PermissionError, KeyError, OSError))
+    return isinstance(exc, (CLIError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError,
+                            NotADirectoryError, FileExistsError))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from evoproxy.baselines import baselines, to_markdown, write_baselines
+from evoproxy.fileio import check_output_file
 from evoproxy.problems import load_problems
 
 
@@ -18,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_file(args.out)
+    if args.markdown:
+        check_output_file(args.markdown, "--markdown")
     df = baselines(load_problems(args.data, args.problems))
     write_baselines(df, args.out, args.markdown)
     print(to_markdown(df, "kendall"))

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from evoproxy.evaluate import evaluate, win_counts
-from evoproxy.fileio import atomic_path
+from evoproxy.fileio import atomic_path, check_output_file
 from evoproxy.problems import load_problems
 
 
@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from evoproxy.sr.formula import load_formula
 
+    check_output_file(args.out)
     fpath = Path(args.formula)
     formula = load_formula(fpath)
     train_ids = args.train_problems or (formula.run or {}).get("trainset")

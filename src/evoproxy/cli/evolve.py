@@ -6,9 +6,7 @@ import argparse
 import json
 from typing import Any
 
-import yaml
-
-from evoproxy.fileio import write_json_atomic
+from evoproxy.fileio import check_output_file, read_yaml, write_json_atomic
 from evoproxy.problems import load_problems
 
 
@@ -31,23 +29,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _read_config(path: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
     if not path:
         return {}, {}
-    with open(path) as fh:
-        doc = yaml.safe_load(fh) or {}
+    doc = read_yaml(path, "--config") or {}
     if not isinstance(doc, dict):
-        raise ValueError(f"{path}: expected a mapping")
+        raise ValueError(f"--config {path}: expected a mapping (an 'sr' section or the SR keys), got {type(doc).__name__}")
     sr = doc.get("sr", doc if "split" not in doc and "problems" not in doc else {})
-    return dict(sr or {}), dict(doc.get("split") or {})
+    split = doc.get("split") or {}
+    for name, section in (("sr", sr), ("split", split)):
+        if not isinstance(section, dict):
+            raise ValueError(f"--config {path}: section {name!r} must be a mapping, got {type(section).__name__}")
+    return dict(sr or {}), dict(split)
 
 
 def run(args: argparse.Namespace) -> int:
     from evoproxy.sr.engine import evolve
 
+    check_output_file(args.out)
     sr, split_cfg = _read_config(args.config)
     if args.sr_json:
         try:
-            sr.update(json.loads(args.sr_json))
+            extra = json.loads(args.sr_json)
         except json.JSONDecodeError as exc:
             raise ValueError(f"--sr-json: not valid JSON ({exc})") from None
+        if not isinstance(extra, dict):
+            raise ValueError(f"--sr-json: expected a JSON object of SR keys, got {type(extra).__name__}")
+        sr.update(extra)
     for key in ("population", "generations"):
         if getattr(args, key) is not None:
             sr[key] = getattr(args, key)
@@ -57,8 +62,10 @@ def run(args: argparse.Namespace) -> int:
     tables = load_problems(args.data, args.problems)
     result = evolve(tables, sr, seed=args.seed, split_cfg=split_cfg)
     write_json_atomic(args.out, result)
-    test = [v["test"]["kendall"] for v in result["fitness"]["per_problem"].values()]
+    tests = [v["test"] for v in result["fitness"]["per_problem"].values()]
+    taus = [t["kendall"] for t in tests if t["kendall"] == t["kendall"]]
+    test = f"{sum(taus) / len(taus):.4f}" if taus else "n/a"
     print(f"{result['text']}\n  train {result['fitness']['metric']} ({result['fitness']['aggregate']}): "
-          f"{result['fitness']['train_fitness']:.4f}  mean test kendall: {sum(test) / len(test):.4f}  "
-          f"({result['wall_seconds']:.1f} s)")
+          f"{result['fitness']['train_fitness']:.4f}  mean test kendall: {test} over {len(taus)} problem(s), "
+          f"n = {sum(t['n'] for t in tests)} test archs  ({result['wall_seconds']:.1f} s)")
     return 0

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-import yaml
-
+from evoproxy.fileio import check_output_file, read_yaml
 from evoproxy.report.report import build_report
 
 
@@ -26,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_file(args.out)
     config = None
     if args.config_json:
         try:
@@ -33,10 +32,7 @@ def run(args: argparse.Namespace) -> int:
         except json.JSONDecodeError as exc:
             raise ValueError(f"--config-json: not valid JSON ({exc})") from exc
     elif args.config:
-        path = Path(args.config)
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such config file")
-        config = yaml.safe_load(path.read_text())
+        config = read_yaml(args.config, "--config")
     written = build_report(args.evaluations, args.evolve, args.tables, args.figures, args.out, config=config,
                            nas_table=args.nas_table,
                            protocols=[p for p in (args.protocols or "").split(",") if p] or None)

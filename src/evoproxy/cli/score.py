@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from evoproxy.problems import load_problems
+from evoproxy.fileio import check_output_file
+from evoproxy.problems import SPLITS, load_problems
 from evoproxy.sr.formula import load_formula
-from evoproxy.sr.scoring import SPLITS, score_formula, write_scores
+from evoproxy.sr.scoring import run_split, score_formula, write_scores
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,8 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_file(args.out)
     formula = load_formula(args.formula)
-    split_cfg = (formula.run or {}).get("split") or {"n_train": 1000, "max_train_fraction": 0.5, "seed": 0}
+    split_cfg = run_split(formula)
     df = score_formula(formula, load_problems(args.data, args.problems), args.split, split_cfg)
     write_scores(df, args.out, formula, split_cfg)
     print(f"{formula.text}  ({args.split} split)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from evoproxy.fileio import read_json, write_json_atomic
+from evoproxy.fileio import check_output_file, read_json, write_json_atomic
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +32,7 @@ def select_best(paths: list[str]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_file(args.out)
     best = select_best(args.runs)
     write_json_atomic(args.out, best)
     print(f"best of {len(args.runs)}: seed {best.get('seed')} train {best['fitness']['train_fitness']:.4f} "

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from evoproxy.fileio import atomic_path, file_digest, write_json_atomic
+from evoproxy.fileio import atomic_path, ensure_dir, file_digest, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +174,7 @@ def download(
     expected: dict[str, str] | None = None,
 ) -> dict[str, dict]:
     """Fetch the release files into ``dest``; return the provenance entries written to ``dest/PROVENANCE.json``."""
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
+    dest = ensure_dir(dest, "--dest")
     names = resolve_names(only)
     expected = {**EXPECTED_SHA256, **(expected or {})}
     done: dict[str, dict] = {}

@@ -8,8 +8,12 @@ Release layout (NASLib ``zerocost`` branch, ``naslib/data/zc_<space>.json``)::
 Rules applied here (documented in the README):
 - arch keys are canonicalised per space (:mod:`evoproxy.encodings`); two keys with the same canonical form are an error.
 - a proxy absent from every record of a task is recorded in ``absent_proxies`` and its column is all-NaN.
-- non-finite scores (NaN, +/-inf, null) are kept as NaN and counted per proxy in ``nonfinite_counts``; they are never
-  replaced by a sentinel such as NASLib's -1e8.
+- missing scores follow the table-value rule (:func:`evoproxy.problems.proxy_value`): null, NaN, +/-inf and NASLib's
+  -1e8 sentinel (any magnitude >= 1e8) become NaN. Per proxy the metadata counts every NaN (``nonfinite_counts``), the
+  sentinels among them (``sentinel_counts``) and the records lacking the key while other records have it
+  (``missing_counts``), each with a warning.
+- a key repeated inside one JSON object (arch key, proxy key) keeps its last value, as JSON parsers do, and is
+  counted in ``duplicate_keys`` with a warning.
 - extra numeric keys (or unknown ``{"score": ...}`` entries) become extra float columns, with a warning.
 - every error names the file, task and arch. All tables of a call are parsed before any is written, and each is
   written atomically, so a bad input leaves no output behind.
@@ -21,6 +25,7 @@ import json
 import logging
 import math
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +36,24 @@ import pyarrow.parquet as pq
 
 from evoproxy import PROXIES
 from evoproxy.encodings import ArchEncodingError, canonical_arch
-from evoproxy.fileio import atomic_path, write_json_atomic
-from evoproxy.problems import ACCURACY_TABLE, TARGET, ProblemTable, problem_id, save_table, table_filename
+from evoproxy.fileio import atomic_path, ensure_dir, write_json_atomic
+from evoproxy.problems import (
+    ACCURACY_TABLE,
+    TARGET,
+    ProblemTable,
+    is_sentinel,
+    problem_id,
+    proxy_value,
+    save_table,
+    table_filename,
+)
 from evoproxy.release.download import SOURCES, sha256_of
 
 log = logging.getLogger(__name__)
 
 SPACE_FILES: dict[str, str] = {s.space: f for f, s in SOURCES.items() if s.space}
 ACCURACY_CSV = "nb201_accuracy_15625.csv"
+NB201_CELLS = 15_625
 ACCURACY_COLUMNS = ("cifar10_valid_acc_mean", "cifar100_valtest_acc_mean", "ImageNet16-120_valtest_acc_mean")
 _KNOWN_KEYS = {"idx", "arch", TARGET, *PROXIES}
 
@@ -47,12 +62,24 @@ class IngestError(ValueError):
     """A release file that does not have the documented layout."""
 
 
+class _Object(dict):
+    """A JSON object that remembers which of its keys occurred more than once (the last value is kept)."""
+
+    duplicates: list[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object(pairs)
+    obj.duplicates = [k for k, c in Counter(k for k, _ in pairs).items() if c > 1]
+    return obj
+
+
 def read_release(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Parse a release JSON file, with a clear error for malformed or truncated content."""
     path = Path(path)
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = json.load(fh, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise IngestError(f"{path}: malformed or truncated JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
     except UnicodeDecodeError as exc:
@@ -62,22 +89,18 @@ def read_release(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def _score(value: Any, where: str) -> tuple[float, float | None]:
-    """(score, time) of a proxy entry; non-finite or null scores become NaN."""
+def _score(value: Any, where: str) -> tuple[float, float | None, bool]:
+    """(score, time, was the sentinel) of a proxy entry; missing scores become NaN (the table-value rule)."""
     if isinstance(value, dict):
         if "score" not in value:
             raise IngestError(f"{where}: proxy entry has no 'score' key")
         score, time = value.get("score"), value.get("time")
     else:
         score, time = value, None
-    if score is None:
-        s = math.nan
-    elif isinstance(score, (int, float)) and not isinstance(score, bool):
-        s = float(score)
-    else:
+    if score is not None and (not isinstance(score, (int, float)) or isinstance(score, bool)):
         raise IngestError(f"{where}: score must be a number, got {score!r}")
     t = float(time) if isinstance(time, (int, float)) and not isinstance(time, bool) else None
-    return (s if math.isfinite(s) else math.nan), t
+    return proxy_value(score), t, is_sentinel(score)
 
 
 def task_to_table(space: str, task: str, records: Any, path: Path, sha256: str) -> ProblemTable:
@@ -91,6 +114,9 @@ def task_to_table(space: str, task: str, records: Any, path: Path, sha256: str) 
     archs: list[str] = []
     seen: dict[str, str] = {}
     nonfinite = dict.fromkeys(PROXIES, 0)
+    sentinels = dict.fromkeys(PROXIES, 0)
+    keys_seen = dict.fromkeys(PROXIES, 0)
+    duplicates = list(getattr(records, "duplicates", []))
     present: set[str] = set()
     extras: set[str] = set()
     ignored: set[str] = set()
@@ -105,6 +131,7 @@ def task_to_table(space: str, task: str, records: Any, path: Path, sha256: str) 
         if arch in seen:
             raise IngestError(f"{where_task}: duplicate arch {arch!r} (keys {seen[arch]!r} and {key!r})")
         seen[arch] = key
+        duplicates += [f"{key}.{k}" for k in getattr(rec, "duplicates", [])]
         if TARGET not in rec:
             raise IngestError(f"{where}: record has no {TARGET!r}")
         acc = rec[TARGET]
@@ -115,23 +142,34 @@ def task_to_table(space: str, task: str, records: Any, path: Path, sha256: str) 
             if name in ("idx", "arch", TARGET):
                 continue
             if name in PROXIES:
-                s, t = _score(value, f"{where} proxy {name!r}")
+                s, t, sentinel = _score(value, f"{where} proxy {name!r}")
                 present.add(name)
+                keys_seen[name] += 1
                 row[name] = s
-                if math.isnan(s):
-                    nonfinite[name] += 1
+                nonfinite[name] += math.isnan(s)
+                sentinels[name] += sentinel
                 if t is not None:
                     row[f"time_{name}"] = t
             elif isinstance(value, dict) and "score" in value:
                 row[name] = _score(value, f"{where} key {name!r}")[0]
                 extras.add(name)
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                row[name] = float(value)
+                row[name] = proxy_value(value)
                 extras.add(name)
             else:
                 ignored.add(name)
         rows.append(row)
         archs.append(arch)
+    missing = {p: len(records) - keys_seen[p] for p in PROXIES if p in present and keys_seen[p] < len(records)}
+    for p in PROXIES:
+        if p in missing:
+            log.warning("%s: %d of %d records lack proxy %r (stored as NaN)", where_task, missing[p], len(records), p)
+            nonfinite[p] += missing[p]
+        if sentinels[p]:
+            log.warning("%s: %d %r values are NASLib's -1e8 NaN sentinel (stored as NaN)", where_task, sentinels[p], p)
+    if duplicates:
+        log.warning("%s: %d duplicated JSON key(s), last value kept (e.g. %r)", where_task, len(duplicates),
+                    duplicates[0])
     for name in sorted(extras):
         log.warning("%s: unknown numeric key %r kept as an extra column", where_task, name)
     for name in sorted(ignored):
@@ -153,6 +191,9 @@ def task_to_table(space: str, task: str, records: Any, path: Path, sha256: str) 
         "source_sha256": sha256,
         "absent_proxies": absent,
         "nonfinite_counts": {p: nonfinite[p] for p in PROXIES if p in present},
+        "sentinel_counts": {p: sentinels[p] for p in PROXIES if p in present},
+        "missing_counts": {p: missing.get(p, 0) for p in PROXIES if p in present},
+        "duplicate_keys": len(duplicates),
         "extra_columns": sorted(extras),
     }
     return ProblemTable(space=space, task=task, df=frame, meta=meta)
@@ -181,8 +222,11 @@ def ingest(
     ``nb201_accuracy.parquet`` when ``accuracy`` and ``nb201_accuracy_15625.csv`` is present.
     """
     src, out = Path(src), Path(out)
+    if src.is_file():
+        raise IngestError(f"--src {src} is a file; expected the folder holding the release's zc_<space>.json files")
     if not src.is_dir():
         raise IngestError(f"source folder {src} does not exist")
+    ensure_dir(out, "--out", create=False)
     if spaces:
         unknown = [s for s in spaces if s not in SPACE_FILES]
         if unknown:
@@ -215,25 +259,58 @@ def ingest(
     return written
 
 
+def _bad_csv_line(path: Path) -> str:
+    """Where a CSV that pandas cannot parse goes wrong: the first line with a different field count or cut off."""
+    import csv as csvlib
+
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csvlib.reader(fh)
+        try:
+            width = len(next(reader))
+            for row in reader:
+                if len(row) != width:
+                    return f"line {reader.line_num}: {len(row)} fields, expected {width} (truncated file?)"
+        except csvlib.Error as exc:
+            return f"line {reader.line_num}: {exc} (truncated file?)"
+    return "unreadable CSV"
+
+
 def ingest_accuracy(csv: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
-    """NB201 accuracy CSV (all 15,625 cells) -> Parquet keyed by canonical arch, with the NB201 index."""
+    """NB201 accuracy CSV -> Parquet keyed by canonical arch, with the NB201 index.
+
+    The file must hold every one of the 15,625 NB201 cells once (indices 0..15,624), each with finite accuracies; a
+    truncated or incomplete file is refused with the file and line named (line 1 is the header)."""
     csv = Path(csv)
     try:
         df = pd.read_csv(csv)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except pd.errors.ParserError as exc:
+        raise IngestError(f"{csv}: {_bad_csv_line(csv)}") from exc
+    except (pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise IngestError(f"{csv}: unreadable CSV ({exc})") from exc
     missing = [c for c in ("nb201_index", "arch", *ACCURACY_COLUMNS) if c not in df.columns]
     if missing:
         raise IngestError(f"{csv}: missing column(s) {missing}")
+    for c in df.columns:
+        if c == "arch":
+            continue
+        values = pd.to_numeric(df[c], errors="coerce")
+        bad = np.flatnonzero(~np.isfinite(values.to_numpy(dtype=np.float64)))
+        if len(bad):
+            raise IngestError(f"{csv}: line {bad[0] + 2}: column {c!r} is empty or not a finite number "
+                              f"({len(bad)} such line(s); truncated file?)")
+        df[c] = values
+    if len(df) != NB201_CELLS:
+        raise IngestError(f"{csv}: {len(df)} rows, expected all {NB201_CELLS:,} NB201 cells (truncated file?)")
     try:
         df["arch"] = [canonical_arch("nb201", a) for a in df["arch"]]
     except ArchEncodingError as exc:
         raise IngestError(f"{csv}: {exc}") from exc
     if df["arch"].duplicated().any():
-        raise IngestError(f"{csv}: duplicate arch {df.loc[df['arch'].duplicated(), 'arch'].iloc[0]!r}")
-    for c in df.columns:
-        if c != "arch":
-            df[c] = pd.to_numeric(df[c], errors="raise")
+        line = int(np.flatnonzero(df["arch"].duplicated())[0]) + 2
+        raise IngestError(f"{csv}: line {line}: duplicate arch {df.loc[line - 2, 'arch']!r}")
+    index = df["nb201_index"].to_numpy()
+    if not np.array_equal(np.sort(index), np.arange(NB201_CELLS)):
+        raise IngestError(f"{csv}: nb201_index must hold each of 0..{NB201_CELLS - 1} once")
     table = pa.Table.from_pandas(df, preserve_index=False)
     table = table.replace_schema_metadata({
         b"evoproxy.source": json.dumps(csv.name).encode(),

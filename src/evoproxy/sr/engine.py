@@ -23,7 +23,8 @@ from deap import base, creator, gp, tools
 
 import evoproxy
 from evoproxy import PROXIES
-from evoproxy.problems import ProblemTable, split
+from evoproxy.metrics import kendall, n_scored, spearman
+from evoproxy.problems import ProblemTable, SplitConfig, split
 from evoproxy.progress import Progress
 from evoproxy.sr import primitives
 from evoproxy.sr.config import SRConfig
@@ -31,8 +32,6 @@ from evoproxy.sr.fitness import ProblemData, aggregate, prefix_outputs, score_ou
 from evoproxy.sr.formula import Ast, Formula
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SPLIT = {"n_train": 1000, "max_train_fraction": 0.5, "seed": 0}
 
 if not hasattr(creator, "EvoFitness1"):
     creator.create("EvoFitness1", base.Fitness, weights=(1.0,))
@@ -81,15 +80,23 @@ def hoist(tree: gp.PrimitiveTree, rng: random.Random) -> gp.PrimitiveTree:
 
 
 def choose_terminals(cfg: SRConfig, train: Sequence[ProblemData]) -> list[str]:
+    """The run's terminals: ``sr.terminals``, each of which some training problem must have (finite values), or with
+    ``all`` every proxy present in at least one training problem."""
+    present = {p for d in train for p in d.columns}
+    have = [p for p in PROXIES if p in present] + sorted(present - set(PROXIES))
     if cfg.terminals != "all":
         if not cfg.terminals:
             raise ValueError("sr.terminals: empty list")
-        return list(cfg.terminals)
-    present = {p for d in train for p in d.columns}
-    terms = [p for p in PROXIES if p in present] + sorted(present - set(PROXIES))
-    if not terms:
-        raise ValueError("no proxy column with finite values in the training problems")
-    return terms
+        unknown = [t for t in cfg.terminals if t not in present]
+        if unknown:
+            what = "not a proxy" if all(t not in PROXIES for t in unknown) else "not a proxy of any training problem"
+            raise ValueError(f"sr.terminals: {unknown} {what} (the training problems have: "
+                             f"{', '.join(have) or 'none'})")
+        return list(dict.fromkeys(cfg.terminals))
+    if not have:
+        raise ValueError(f"no proxy column with finite values in the training problems "
+                         f"{[d.pid for d in train]}")
+    return have
 
 
 def knee_index(fit: np.ndarray, size: np.ndarray) -> int:
@@ -267,20 +274,13 @@ class Engine:
         }
 
 
-def _split_cfg(split_cfg: dict[str, Any] | None) -> dict[str, Any]:
-    s = dict(DEFAULT_SPLIT)
-    s.update(split_cfg or {})
-    return {"n_train": int(s["n_train"]), "max_train_fraction": float(s["max_train_fraction"]), "seed": int(s["seed"])}
-
-
-def per_problem_scores(formula: Formula, table: ProblemTable, split_cfg: dict[str, Any]) -> dict[str, Any]:
+def per_problem_scores(formula: Formula, table: ProblemTable, split_cfg: SplitConfig) -> dict[str, Any]:
     """Train and test n, Kendall tau-b and Spearman rho of a formula on one problem's shared split."""
-    from evoproxy.metrics import kendall, spearman
-
     out = {}
-    for name, part in zip(("train", "test"), split(table, **split_cfg), strict=True):
-        s = formula.evaluate_table(part)
-        out[name] = {"n": part.n, "kendall": kendall(s, part.target), "spearman": spearman(s, part.target)}
+    parts = split(table, split_cfg.n_train, split_cfg.seed, split_cfg.max_train_fraction)
+    for name, part in zip(("train", "test"), parts, strict=True):
+        s, y = formula.evaluate_table(part), part.target
+        out[name] = {"n": n_scored(y), "kendall": kendall(s, y), "spearman": spearman(s, y)}
     return out
 
 
@@ -288,15 +288,17 @@ def evolve(
     tables: Sequence[ProblemTable],
     cfg: SRConfig | dict[str, Any] | None = None,
     seed: int = 0,
-    split_cfg: dict[str, Any] | None = None,
+    split_cfg: SplitConfig | dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run GP on the training splits of ``tables``; return the FormulaRun dict (see :mod:`evoproxy.sr.formula`)."""
     cfg = cfg if isinstance(cfg, SRConfig) else SRConfig.from_dict(cfg)
     if not tables:
         raise ValueError("evolve: no training problems")
-    split_cfg = _split_cfg(split_cfg)
+    split_cfg = split_cfg if isinstance(split_cfg, SplitConfig) else SplitConfig.from_dict(split_cfg)
     t0 = time.perf_counter()
-    train = [ProblemData.from_table(split(t, **split_cfg)[0], cfg.transform) for t in tables]
+    s = split_cfg
+    train = [ProblemData.from_table(split(t, s.n_train, s.seed, s.max_train_fraction)[0], cfg.transform)
+             for t in tables]
     if cfg.backend == "pysr":
         from evoproxy.sr.pysr_backend import evolve_pysr
 
@@ -313,7 +315,7 @@ def evolve(
             "train_fitness": res["train_fitness"],
             "per_problem": per_problem,
         },
-        "split": split_cfg,
+        "split": split_cfg.to_dict(),
         "trainset": [t.id for t in tables],
         "terminals": res["terminals"],
         "config": cfg.to_dict(),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evoproxy.metrics import kendall_batch, spearman_batch
+from evoproxy.metrics import finite_rows, kendall_batch, spearman_batch
 from evoproxy.problems import ProblemTable
 from evoproxy.sr import primitives, transforms
 from evoproxy.sr.formula import Ast, evaluate_ast
@@ -36,6 +36,10 @@ class ProblemData:
 
     @classmethod
     def from_table(cls, table: ProblemTable, transform: str = "none") -> ProblemData:
+        """The table's rows with a finite target (the metrics' target rule), proxies transformed."""
+        keep = finite_rows(table.target)
+        if not keep.all():
+            table = table.subset(keep)
         cols = {p: transforms.apply(table.values(p), transform) for p in table.proxies}
         return cls(table.id, cols, table.target)
 
