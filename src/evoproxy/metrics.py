@@ -31,6 +31,11 @@ def sanitize(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def rank_score(score: float) -> float:
+    """The score rule for one value: a non-finite score becomes -inf (ranked last)."""
+    return score if math.isfinite(score) else -math.inf
+
+
 def finite_rows(y: np.ndarray) -> np.ndarray:
     """Boolean mask of the rows whose target is finite (the target rule)."""
     return np.isfinite(np.asarray(y, dtype=np.float64))

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from evoproxy.metrics import rank_score
 from evoproxy.progress import Progress
 
 MAX_HISTORY = 100_000
@@ -126,11 +127,6 @@ def _json_score(s: float) -> float | None:
     return float(s) if math.isfinite(s) else None
 
 
-def _key(score: float) -> float:
-    """Sort key: non-finite scores rank last (the project's rule, see :mod:`evoproxy.metrics`)."""
-    return score if math.isfinite(score) else -math.inf
-
-
 class _BudgetExhausted(Exception):
     """Raised by the evaluator when the budget is spent (internal control flow)."""
 
@@ -187,7 +183,7 @@ class _Evaluator:
             r.history_arch.append(arch)
             r.history_score.append(score)
             r.history_seconds.append(now)
-        if r.best_arch is None or _key(score) > _key(r.best_score):
+        if r.best_arch is None or rank_score(score) > rank_score(r.best_score):
             r.best_arch, r.best_score, r.best_eval, r.best_seconds = arch, score, r.evaluations, now
             r.trajectory.append({"eval": r.evaluations, "seconds": now, "score": _json_score(score), "arch": arch})
             if self.on_improve is not None:
@@ -236,7 +232,7 @@ def aging_evolution(space: SearchSpace, objective: Objective, budget: Budget, *,
                 pop.append((arch, score))
         while True:
             idx = rng.choice(len(pop), size=sample_size, replace=False)
-            parent = max((pop[i] for i in sorted(idx)), key=lambda m: _key(m[1]))[0]
+            parent = max((pop[i] for i in sorted(idx)), key=lambda m: rank_score(m[1]))[0]
             child = space.mutate(parent, seed=_seed(rng))
             score = ev(child)
             if score is None:

@@ -21,6 +21,7 @@ import pandas as pd
 from evoproxy import __version__
 from evoproxy.encodings import nb201_to_string, parse_arch
 from evoproxy.fileio import write_json_atomic
+from evoproxy.metrics import finite_rows, rank_score
 from evoproxy.problems import ACCURACY_TABLE, TARGET, load_problem
 
 NB201_ACCURACY: dict[str, tuple[str, str]] = {
@@ -44,8 +45,8 @@ class GroundTruth:
 
     def __post_init__(self) -> None:
         values = np.asarray(list(self.acc.values()), dtype=np.float64)
-        self._sorted = np.sort(values[np.isfinite(values)])
-        best = max(self.acc, key=lambda a: self.acc[a] if np.isfinite(self.acc[a]) else -np.inf)
+        self._sorted = np.sort(values[finite_rows(values)])
+        best = max(self.acc, key=lambda a: rank_score(self.acc[a]))
         self.optimum_arch, self.optimum = best, float(self.acc[best])
 
     @property
