@@ -96,7 +96,7 @@ def test_bad_inputs_give_one_line_errors(data_dir, tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
     assert main(["select", "--runs", str(bad), "--out", str(tmp_path / "b.json")]) == 2
-    assert "fitness.train_fitness" in capsys.readouterr().err
+    assert "expected a FormulaRun JSON" in capsys.readouterr().err
     assert not (tmp_path / "b.json").exists()
 
 

@@ -2,7 +2,9 @@
 
 For each test problem (its test split per :func:`evoproxy.problems.split`) this scores:
 
-- ``evolved``: the evolved formula (any callable ``ProblemTable -> scores``);
+- ``evolved``: the final proxy of the training set (any callable ``ProblemTable -> scores``);
+- ``run``: each independent GP run of the training set on its own (``run_<seed>``), so the spread over seeds is
+  reported next to the final proxy;
 - ``handcrafted``: each of the 13 zero-cost proxies on its own;
 - ``best_single``: the proxy with the highest mean Kendall tau on the *training* problems' train splits (chosen
   once per training set, never per test problem);
@@ -17,13 +19,17 @@ entirely above the baseline's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
 from evoproxy import PROXIES
+from evoproxy.fileio import atomic_path
 from evoproxy.metrics import (
     MIN_ROWS,
     finite_rows,
@@ -34,7 +40,7 @@ from evoproxy.metrics import (
     spearman_batch,
     top_k_precision,
 )
-from evoproxy.problems import TARGET, ProblemTable, split
+from evoproxy.problems import TARGET, ProblemTable, SplitConfig, load_problems, split
 
 COLUMNS = ["problem", "method", "kind", "n", "kendall", "spearman", "top5", "ci_low", "ci_high"]
 Scorer = Callable[[ProblemTable], np.ndarray]
@@ -124,8 +130,10 @@ def evaluate(
     n_boot: int = 1000,
     n_supervised: int = 400,
     seed: int = 0,
+    runs: Sequence[tuple[str, Scorer]] = (),
 ) -> pd.DataFrame:
-    """Long table (one row per test problem x method) of the evolved proxy and all baselines on test splits."""
+    """Long table (one row per test problem x method) of the evolved proxy, its runs (``(name, scorer)``) and all
+    baselines on test splits."""
     trains = [split(t, n_train, split_seed, max_train_fraction)[0] for t in train_problems]
     ranking = rank_proxies_on_training(trains)
     best = str(ranking.index[0])
@@ -142,6 +150,8 @@ def evaluate(
         r = _row(pid, "evolved", "evolved", x_evo, y)
         r["ci_low"], r["ci_high"], _ = bootstrap_kendall(x_evo, y, n_boot, boot_seed)
         rows.append(r)
+        for name, run_scorer in runs:
+            rows.append(_row(pid, name, "run", np.asarray(run_scorer(test), dtype=np.float64), y))
         for p in PROXIES:
             rows.append(_row(pid, p, "handcrafted", test.values(p), y))
         r = _row(pid, f"best_single({best})", "best_single", test.values(best), y)
@@ -158,6 +168,51 @@ def evaluate(
     return df
 
 
+def evaluate_file(
+    formula_path: str | os.PathLike[str],
+    data_dir: str | os.PathLike[str],
+    problems: str | Sequence[str] = "all",
+    train_problems: str | Sequence[str] | None = None,
+    runs: Sequence[str | os.PathLike[str]] = (),
+    split: Mapping[str, Any] | None = None,
+    n_boot: int = 1000,
+    n_supervised: int = 400,
+    seed: int = 0,
+    protocol: str = "",
+    trainset: str = "",
+) -> pd.DataFrame:
+    """:func:`evaluate` of a saved final proxy (and its run files) on the tables of ``data_dir``; the split defaults
+    to the run's own, the training problems to its ``trainset``; protocol and trainset default to the file's folders
+    (``.../<protocol>/<trainset>/best.json``)."""
+    from evoproxy.sr.formula import load_formula
+
+    path = Path(formula_path)
+    formula = load_formula(path)
+    run = formula.run or {}
+    train_ids = train_problems or run.get("trainset")
+    if not train_ids:
+        raise ValueError(f"{path}: no 'trainset' list and no --train-problems given")
+    cfg = SplitConfig.from_dict({**(run.get("split") or {}), **(split or {})}, f"{path} split")
+    scorers = []
+    for rp in runs:
+        r = load_formula(rp)
+        scorers.append((f"run_{(r.run or {}).get('seed', Path(rp).stem)}", r.evaluate_table))
+    df = evaluate(formula.evaluate_table, load_problems(data_dir, train_ids), load_problems(data_dir, problems),
+                  n_train=cfg.n_train, split_seed=cfg.seed, max_train_fraction=cfg.max_train_fraction,
+                  n_boot=n_boot, n_supervised=n_supervised, seed=seed, runs=scorers)
+    df.insert(0, "trainset", trainset or path.parent.name)
+    df.insert(0, "protocol", protocol or path.parent.parent.name)
+    df["formula"] = formula.text
+    df.attrs = {}
+    return df
+
+
+def write_evaluation(df: pd.DataFrame, out: str | os.PathLike[str]) -> None:
+    """The long evaluation table as Parquet (atomic write)."""
+    with atomic_path(out) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
 def win_counts(df: pd.DataFrame) -> pd.DataFrame:
     """Per problem: evolved vs best_single tau, their intervals and whether the evolved interval lies above."""
     evo = df[df["kind"] == "evolved"].set_index("problem")
@@ -172,5 +227,5 @@ def win_counts(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-__all__ = ["COLUMNS", "TARGET", "bootstrap_kendall", "evaluate", "mean_rank", "rank_proxies_on_training",
-           "supervised_scores", "win_counts"]
+__all__ = ["COLUMNS", "TARGET", "bootstrap_kendall", "evaluate", "evaluate_file", "mean_rank",
+           "rank_proxies_on_training", "supervised_scores", "win_counts", "write_evaluation"]

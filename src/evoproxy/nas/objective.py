@@ -118,21 +118,44 @@ class LookupObjective:
         return score
 
 
-class OnlineObjective:
-    """Compute the formula's proxies for each candidate with an online proxy evaluator, then the formula."""
+REFERENCE_SIZE = 64
+"""Random archs whose proxies calibrate an ``ecdf`` formula or an ensemble in online mode (computed at start-up)."""
 
-    def __init__(self, formula: Scorer, evaluator: Any) -> None:
+
+class OnlineObjective:
+    """Compute the formula's proxies for each candidate with an online proxy evaluator, then the formula.
+
+    A calibrated scorer (``ecdf`` formula or ensemble) scores each candidate against a reference sample: the proxies
+    of ``reference_size`` seeded random archs of the space, computed once at start-up (``reference_seconds``), so a
+    candidate's score never depends on which other candidates the search has seen."""
+
+    def __init__(self, formula: Scorer, evaluator: Any, space: Any = None, reference_size: int = REFERENCE_SIZE,
+                 seed: int = 0) -> None:
         self.transform = str(getattr(formula, "transform", "none"))
         if self.transform == "rank":
-            raise ValueError("the formula was evolved on rank-transformed proxies (ranks over a population of "
-                             "archs); online mode scores one arch at a time: use --mode lookup or a formula with "
-                             "transform none/signed_log")
+            raise ValueError("the formula was evolved on rank-transformed proxies (ranks over the evaluated table); "
+                             "online mode scores one arch at a time: use --mode lookup, or an 'ecdf' formula, which "
+                             "is calibrated on a reference sample")
         self.formula, self.evaluator = formula, evaluator
         self.proxies = list(formula.proxies)
         self.proxy_seconds: dict[str, float] = {}
         self.failures = 0
+        self.reference = None
+        self.reference_seconds = 0.0
+        self.reference_archs: list[str] = []
+        if self.transform == "ecdf":
+            if space is None or reference_size < 2:
+                raise ValueError("a calibrated formula needs a reference sample in online mode: give the space and "
+                                 "a reference size >= 2")
+            t = time.perf_counter()
+            self.reference_archs = list(space.sample(reference_size, seed))
+            rows = [self._values(a) for a in self.reference_archs]
+            from evoproxy.sr.formula import ColumnTable
 
-    def __call__(self, arch: str) -> float | None:
+            self.reference = ColumnTable({p: np.array([r.get(p, math.nan) for r in rows]) for p in self.proxies})
+            self.reference_seconds = time.perf_counter() - t
+
+    def _values(self, arch: str) -> dict[str, float]:
         if hasattr(self.evaluator, "evaluate_detailed"):
             res = self.evaluator.evaluate_detailed(arch, self.proxies)
             values, times = res.values, res.times
@@ -140,12 +163,15 @@ class OnlineObjective:
             values, times = self.evaluator.evaluate(arch, self.proxies), {}
         for p, spent in times.items():
             self.proxy_seconds[p] = self.proxy_seconds.get(p, 0.0) + float(spent)
-        cols = {p: np.asarray([values.get(p, math.nan)], dtype=np.float64) for p in self.proxies}
-        if self.transform != "none":  # row-wise transforms (signed_log) are exact on one arch
-            from evoproxy.sr.transforms import apply
+        return values
 
-            cols = {p: apply(v, self.transform) for p, v in cols.items()}
-        score = float(np.asarray(self.formula.evaluate(cols), dtype=np.float64).reshape(-1)[0])
+    def __call__(self, arch: str) -> float | None:
+        values = self._values(arch)
+        if hasattr(self.formula, "score_values"):
+            score = self.formula.score_values(values, self.reference)
+        else:
+            cols = {p: np.asarray([values.get(p, math.nan)], dtype=np.float64) for p in self.proxies}
+            score = float(np.asarray(self.formula.evaluate(cols), dtype=np.float64).reshape(-1)[0])
         if not math.isfinite(score):
             self.failures += 1
         return score

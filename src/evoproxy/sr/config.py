@@ -8,6 +8,10 @@ from typing import Any
 from evoproxy.sr import primitives, transforms
 from evoproxy.sr.fitness import AGGREGATES, METRICS
 
+SELECTIONS = ("tournament", "lexicase")
+FINALS = ("best", "ensemble")
+RUN_RANKINGS = ("train_fitness",)
+
 
 @dataclass
 class SRConfig:
@@ -25,6 +29,8 @@ class SRConfig:
     max_size: int = 0  # 0: no size limit; else offspring with more nodes are rejected
     subtree_max_depth: int = 2  # depth of the random subtree grown by subtree mutation
     tournament_size: int = 7
+    selection: str = "tournament"  # tournament | lexicase (automatic epsilon-lexicase over the aggregate's cases)
+    parsimony: float = 0.0  # subtracted from the fitness per node (0: none)
     elitism: int = 1  # best individuals copied unchanged into the next generation (single-objective)
     functions: list[str] = field(default_factory=lambda: list(primitives.PAPER_FUNCTIONS))
     terminals: list[str] | str = "all"  # "all": every proxy present in at least one training problem
@@ -34,6 +40,9 @@ class SRConfig:
     multiobjective: bool = False  # NSGA-II on (fitness, -size); the run also stores the Pareto front
     select: str = "best"  # best | knee: which Pareto formula is the run's result (multi-objective)
     hall_of_fame: int = 10
+    final: str = "best"  # best | ensemble: what `evoproxy select` builds from a training set's runs
+    ensemble_size: int = 5  # final 'ensemble': the top this many runs
+    rank_runs_by: str = "train_fitness"  # how select orders runs (best run / ensemble members)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None, where: str = "sr config") -> SRConfig:
@@ -58,6 +67,16 @@ class SRConfig:
             raise ValueError(f"{where}: aggregate {self.aggregate!r} not in {list(AGGREGATES)}")
         if self.transform not in transforms.TRANSFORMS:
             raise ValueError(f"{where}: transform {self.transform!r} not in {list(transforms.TRANSFORMS)}")
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"{where}: selection {self.selection!r} not in {list(SELECTIONS)}")
+        if not self.parsimony >= 0:
+            raise ValueError(f"{where}: parsimony must be >= 0, got {self.parsimony!r}")
+        if self.final not in FINALS:
+            raise ValueError(f"{where}: final {self.final!r} not in {list(FINALS)}")
+        if self.ensemble_size < 1:
+            raise ValueError(f"{where}: ensemble_size must be >= 1, got {self.ensemble_size!r}")
+        if self.rank_runs_by not in RUN_RANKINGS:
+            raise ValueError(f"{where}: rank_runs_by {self.rank_runs_by!r} not in {list(RUN_RANKINGS)}")
         if self.select not in ("best", "knee"):
             raise ValueError(f"{where}: select must be 'best' or 'knee', got {self.select!r}")
         if self.backend not in ("deap", "pysr"):

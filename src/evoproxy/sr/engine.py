@@ -1,20 +1,26 @@
-"""The GP loop (DEAP): evolve a proxy formula maximising aggregated rank correlation on the training splits.
+"""The GP loop (DEAP): evolve a proxy formula maximising an aggregated rank correlation on the training splits.
 
 Variation follows gplearn's scheme: each offspring comes from exactly one operator drawn with the configured
-probabilities (one-point crossover, subtree / hoist / point mutation, reproduction) applied to tournament winners;
-an offspring deeper than ``max_depth`` (or larger than ``max_size``) is rejected and its parent is kept. With
-``multiobjective: true`` survival is NSGA-II (``selNSGA2``, mu + lambda) on (fitness, -size) and the run stores the
-Pareto front. Everything random draws from one ``random.Random`` state seeded by the run seed, so the same seed,
-config and data give the identical formula.
+probabilities (one-point crossover, subtree / hoist / point mutation, reproduction) applied to selected parents;
+``gp.staticLimit`` rejects an offspring deeper than ``max_depth`` (or larger than ``max_size``) and keeps a parent
+instead. Parents are chosen by tournament (``tools.selTournament``) or by automatic epsilon-lexicase over the
+aggregate's cases (``tools.selAutomaticEpsilonLexicase``: problems, or search spaces with ``space_mean``). Fitness is
+``(aggregate - parsimony * size, size)`` compared lexicographically, so equal scores prefer the smaller tree. With
+``multiobjective: true`` survival is NSGA-II (``selNSGA2``, mu + lambda) on (aggregate, size) and the run stores the
+Pareto front. Every random draw comes from the global ``random`` seeded inside :func:`seeded_random` (DEAP's
+operators draw from it), so the same seed, config and data give the identical formula.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import operator
 import platform
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import deap
@@ -28,16 +34,26 @@ from evoproxy.problems import ProblemTable, SplitConfig, split
 from evoproxy.progress import Progress
 from evoproxy.sr import primitives
 from evoproxy.sr.config import SRConfig
-from evoproxy.sr.fitness import ProblemData, aggregate, prefix_outputs, score_outputs, stack
+from evoproxy.sr.fitness import ProblemData, aggregate, case_groups, prefix_outputs, score_outputs, stack
 from evoproxy.sr.formula import Ast, Formula
 
 log = logging.getLogger(__name__)
 
-if not hasattr(creator, "EvoFitness1"):
-    creator.create("EvoFitness1", base.Fitness, weights=(1.0,))
-    creator.create("EvoFitness2", base.Fitness, weights=(1.0, -1.0))
-    creator.create("EvoTree1", gp.PrimitiveTree, fitness=creator.EvoFitness1)
-    creator.create("EvoTree2", gp.PrimitiveTree, fitness=creator.EvoFitness2)
+if not hasattr(creator, "EvoFitness"):
+    creator.create("EvoFitness", base.Fitness, weights=(1.0, -1.0))
+    creator.create("EvoTree", gp.PrimitiveTree, fitness=creator.EvoFitness)
+
+
+@contextlib.contextmanager
+def seeded_random(seed: int) -> Iterator[None]:
+    """Seed the global ``random`` (which DEAP's generators, operators and selections draw from) for a block, and
+    restore the caller's state afterwards."""
+    saved = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(saved)
 
 
 def build_pset(functions: Sequence[str], terminals: Sequence[str]) -> gp.PrimitiveSet:
@@ -52,31 +68,31 @@ def build_pset(functions: Sequence[str], terminals: Sequence[str]) -> gp.Primiti
 
 def tree_to_ast(tree: gp.PrimitiveTree) -> Ast:
     """Prefix DEAP tree -> nested AST."""
-    stack: list[list[Any]] = []
+    stack_: list[list[Any]] = []
     root: Ast | None = None
     for node in tree:
         item: Ast = ["proxy", node.value] if isinstance(node, gp.Terminal) else [node.name]
-        if stack:
-            stack[-1][0].append(item)
-            stack[-1][1] -= 1
+        if stack_:
+            stack_[-1][0].append(item)
+            stack_[-1][1] -= 1
         else:
             root = item
         if not isinstance(node, gp.Terminal) and node.arity > 0:
-            stack.append([item, node.arity])
-        while stack and stack[-1][1] == 0:
-            stack.pop()
+            stack_.append([item, node.arity])
+        while stack_ and stack_[-1][1] == 0:
+            stack_.pop()
     assert root is not None
     return root
 
 
-def hoist(tree: gp.PrimitiveTree, rng: random.Random) -> gp.PrimitiveTree:
+def hoist(tree: gp.PrimitiveTree) -> tuple[gp.PrimitiveTree]:
     """Hoist mutation: replace a random subtree by a random subtree of itself (shrinks the tree)."""
-    i = rng.randrange(len(tree))
+    i = random.randrange(len(tree))
     sl = tree.searchSubtree(i)
     sub = gp.PrimitiveTree(tree[sl])
-    j = rng.randrange(len(sub))
+    j = random.randrange(len(sub))
     tree[sl] = sub[sub.searchSubtree(j)]
-    return tree
+    return (tree,)
 
 
 def choose_terminals(cfg: SRConfig, train: Sequence[ProblemData]) -> list[str]:
@@ -116,36 +132,36 @@ class Engine:
 
     def __init__(self, cfg: SRConfig, train: Sequence[ProblemData], seed: int) -> None:
         self.cfg, self.train, self.seed = cfg, list(train), seed
-        self.rng = random.Random(seed)
         self.terminals = choose_terminals(cfg, self.train)
         self.pset = build_pset(cfg.functions, self.terminals)
-        self.mo = cfg.multiobjective
-        self.ind_cls = creator.EvoTree2 if self.mo else creator.EvoTree1
         self.stacked = stack(self.train)
+        self.groups = case_groups([d.pid for d in self.train], cfg.aggregate)
         # every node of every tree is one of the primitive set's shared objects: label them once by identity
         nodes = [n for group in (*self.pset.primitives.values(), *self.pset.terminals.values()) for n in group]
         self.labels = {id(n): (n.value if isinstance(n, gp.Terminal) else n.name, n.arity) for n in nodes}
-        self.cache: dict[tuple[int, ...], float] = {}
+        self.cache: dict[tuple[int, ...], tuple[float, np.ndarray]] = {}
         self.nevals = 0
-        self._holding_global = False
-        probs = [cfg.p_crossover, cfg.p_subtree, cfg.p_hoist, cfg.p_point, cfg.p_reproduction]
-        self._cum_probs = np.cumsum(np.array(probs, dtype=float))
+        self.toolbox = self._toolbox()
+        self._cum_probs = np.cumsum([cfg.p_crossover, cfg.p_subtree, cfg.p_hoist, cfg.p_point, cfg.p_reproduction])
 
-    # --- random generation: DEAP's generators use the global ``random``; run them under our own state ---
-    def _with_rng(self, fn: Any, *args: Any, **kw: Any) -> Any:
-        if self._holding_global:  # inside run(): the global random already carries our stream
-            return fn(*args, **kw)
-        state = random.getstate()
-        random.setstate(self.rng.getstate())
-        try:
-            return fn(*args, **kw)
-        finally:
-            self.rng.setstate(random.getstate())
-            random.setstate(state)
+    def _toolbox(self) -> base.Toolbox:
+        c, tb = self.cfg, base.Toolbox()
+        tb.register("individual", lambda: creator.EvoTree(gp.genHalfAndHalf(self.pset, c.init_min_depth,
+                                                                             c.init_max_depth)))
+        tb.register("crossover", gp.cxOnePoint)
+        tb.register("subtree", gp.mutUniform, expr=lambda pset, type_: gp.genGrow(pset, 0, c.subtree_max_depth, type_),
+                    pset=self.pset)
+        tb.register("point", gp.mutNodeReplacement, pset=self.pset)
+        limits = [gp.staticLimit(key=operator.attrgetter("height"), max_value=c.max_depth)]
+        if c.max_size > 0:
+            limits.append(gp.staticLimit(key=len, max_value=c.max_size))
+        for name in ("crossover", "subtree", "point"):
+            for limit in limits:
+                tb.decorate(name, limit)
+        tb.register("hoist", hoist)  # only shrinks: never beyond a limit
+        return tb
 
-    def _new(self, min_d: int, max_d: int) -> gp.PrimitiveTree:
-        return self.ind_cls(self._with_rng(gp.genHalfAndHalf, self.pset, min_=min_d, max_=max_d))
-
+    # --------------------------------------------------------------------------------------------- fitness
     def evaluate(self, pop: Sequence[gp.PrimitiveTree]) -> None:
         """Fitness of every individual without one; each distinct tree (key: its node sequence) is scored once per
         run, all new trees of a generation in one batched evaluation and ranking."""
@@ -155,123 +171,122 @@ class Engine:
         if new:
             labels = self.labels
             out = prefix_outputs([[labels[i] for i in k] for k in new], self.stacked)
-            fit = aggregate(score_outputs(out, self.train, self.cfg.metric), self.cfg.aggregate)
+            per_problem = score_outputs(out, self.train, self.cfg.metric)
+            fit = aggregate(per_problem, self.cfg.aggregate, self.groups)
+            cases = _case_scores(per_problem, self.groups)
             self.nevals += len(new)
-            for k, v in zip(new, fit, strict=True):
-                self.cache[k] = float(v)
+            for k, f, cs in zip(new, fit, cases, strict=True):
+                self.cache[k] = (float(f), cs)
+        penalty = self.cfg.parsimony
         for k, ind in zip(keys, todo, strict=True):
-            ind.fitness.values = (self.cache[k], len(ind)) if self.mo else (self.cache[k],)
+            ind.fitness.values = (self.cache[k][0] - penalty * len(ind), len(ind))
 
-    def _ok(self, ind: gp.PrimitiveTree) -> bool:
-        return ind.height <= self.cfg.max_depth and (self.cfg.max_size <= 0 or len(ind) <= self.cfg.max_size)
+    def raw_fitness(self, ind: gp.PrimitiveTree) -> float:
+        """The aggregate metric of a tree without the parsimony penalty."""
+        return self.cache[tuple(map(id, ind))][0]
 
-    def _tournament(self, pop: Sequence[gp.PrimitiveTree], rank: Sequence[tuple[float, int]]) -> gp.PrimitiveTree:
-        """Best of ``tournament_size`` uniform draws by (fitness, -size); ``rank`` holds those keys per index."""
-        n = len(pop)
-        aspirants = [self.rng.randrange(n) for _ in range(self.cfg.tournament_size)]
-        return pop[max(aspirants, key=rank.__getitem__)]
+    # ------------------------------------------------------------------------------------------- selection
+    def select(self, pop: Sequence[gp.PrimitiveTree], k: int) -> list[gp.PrimitiveTree]:
+        if self.cfg.selection == "lexicase":
+            cases = np.stack([self.cache[tuple(map(id, ind))][1] for ind in pop])
+            return [pop[i] for i in lexicase(cases, k)]
+        return tools.selTournament(pop, k, tournsize=self.cfg.tournament_size)
 
-    def _offspring(self, pop: Sequence[gp.PrimitiveTree], rank: Sequence[tuple[float, int]]) -> gp.PrimitiveTree:
-        c = self.cfg
-        r = self.rng.random() * self._cum_probs[-1]
-        op = int(np.searchsorted(self._cum_probs, r, side="right"))
-        parent = self._tournament(pop, rank)
-        child = self.ind_cls(parent)
+    def _offspring(self, pop: Sequence[gp.PrimitiveTree]) -> gp.PrimitiveTree:
+        op = int(np.searchsorted(self._cum_probs, random.random() * self._cum_probs[-1], side="right"))
+        (parent,) = self.select(pop, 1)
+        child = self.toolbox.clone(parent)
         if op == 0:
-            donor = self.ind_cls(self._tournament(pop, rank))
-            child, _ = self._with_rng(gp.cxOnePoint, child, donor)
+            donor = self.toolbox.clone(self.select(pop, 1)[0])
+            child, _ = self.toolbox.crossover(child, donor)
         elif op == 1:
-            expr = lambda pset, type_: gp.genGrow(pset, 0, c.subtree_max_depth, type_)  # noqa: E731
-            (child,) = self._with_rng(gp.mutUniform, child, expr, self.pset)
+            (child,) = self.toolbox.subtree(child)
         elif op == 2:
-            child = hoist(child, self.rng)
+            (child,) = self.toolbox.hoist(child)
         elif op == 3:
-            (child,) = self._with_rng(gp.mutNodeReplacement, child, self.pset)
+            (child,) = self.toolbox.point(child)
         else:
-            child.fitness.values = parent.fitness.values
-            return child
-        if not self._ok(child):
-            child = self.ind_cls(parent)
-            child.fitness.values = parent.fitness.values
-        else:
-            del child.fitness.values
+            return child  # reproduction keeps the parent's fitness
+        del child.fitness.values  # re-scored from the cache when the tree is unchanged
         return child
 
+    # ------------------------------------------------------------------------------------------------ loop
     def run(self) -> dict[str, Any]:
-        """Evolve and return the FormulaRun fields. The seeded stream is moved into the global ``random`` (which DEAP's
-        generators and operators draw from) once for the whole run and moved back afterwards, instead of swapping
-        states around every DEAP call; the sequence of draws, hence the formula, is the same."""
-        saved, own = random.getstate(), self.rng
-        random.setstate(own.getstate())
-        self.rng, self._holding_global = random, True  # type: ignore[assignment]
-        try:
+        """Evolve and return the engine's result fields (ast, train_fitness, history, pareto, terminals)."""
+        with seeded_random(self.seed):
             return self._run()
-        finally:
-            own.setstate(random.getstate())
-            self.rng, self._holding_global = own, False
-            random.setstate(saved)
 
     def _run(self) -> dict[str, Any]:
         c = self.cfg
-        pop = [self._new(c.init_min_depth, c.init_max_depth) for _ in range(c.population)]
+        pop = [self.toolbox.individual() for _ in range(c.population)]
         self.evaluate(pop)
-        hof: Any = tools.ParetoFront() if self.mo else tools.HallOfFame(max(1, c.hall_of_fame))
+        hof: Any = tools.ParetoFront() if c.multiobjective else tools.HallOfFame(max(1, c.hall_of_fame))
         hof.update(pop)
-        history = [self._record(0, pop, 0.0)]
+        stats = tools.Statistics(key=lambda ind: ind.fitness.values[0])
+        for name, fn in (("best", np.max), ("mean", np.mean), ("median", np.median)):
+            stats.register(name, fn)
+        book = tools.Logbook()
+        self._record(book, stats, 0, pop, 0.0)
         t0 = time.perf_counter()
         with Progress(c.generations, f"evolve seed {self.seed}", unit="gen") as bar:
             for gen in range(1, c.generations + 1):
-                rank = [(i.fitness.values[0], -len(i)) for i in pop]
-                off = [self._offspring(pop, rank) for _ in range(c.population)]
+                off = [self._offspring(pop) for _ in range(c.population)]
                 self.evaluate(off)
-                if self.mo:
+                if c.multiobjective:
                     pop = tools.selNSGA2(pop + off, c.population)
                 else:
-                    elite = sorted(pop, key=lambda i: (i.fitness.values[0], -len(i)), reverse=True)[: c.elitism]
-                    pop = [self.ind_cls(e) for e in elite] + off[: c.population - len(elite)]
-                    for e, new in zip(elite, pop, strict=False):
-                        new.fitness.values = e.fitness.values
+                    elite = [self.toolbox.clone(e) for e in tools.selBest(pop, c.elitism)]
+                    pop = elite + off[: c.population - len(elite)]
                 hof.update(pop)
-                history.append(self._record(gen, pop, time.perf_counter() - t0))
-                bar.advance(best=f"{history[-1]['best']:.4f}")
-        return self._result(hof, history)
+                self._record(book, stats, gen, pop, time.perf_counter() - t0)
+                bar.advance(best=f"{book[-1]['best']:.4f}")
+        return self._result(hof, list(book))
 
-    def _record(self, gen: int, pop: Sequence[gp.PrimitiveTree], seconds: float) -> dict[str, Any]:
-        fit = np.array([i.fitness.values[0] for i in pop])
-        size = np.array([len(i) for i in pop])
-        b = int(np.argmax(fit))
-        return {
-            "gen": gen,
-            "best": float(fit[b]),
-            "mean": float(fit.mean()),
-            "median": float(np.median(fit)),
-            "mean_size": float(size.mean()),
-            "best_size": int(size[b]),
-            "nevals": self.nevals,
-            "seconds": round(seconds, 4),
-        }
+    def _record(self, book: tools.Logbook, stats: tools.Statistics, gen: int, pop: Sequence[gp.PrimitiveTree],
+                seconds: float) -> None:
+        best = tools.selBest(pop, 1)[0]
+        book.record(gen=gen, **{k: float(v) for k, v in stats.compile(pop).items()},
+                    mean_size=float(np.mean([len(i) for i in pop])), best_size=len(best), nevals=self.nevals,
+                    seconds=round(seconds, 4))
 
     def _result(self, hof: Any, history: list[dict[str, Any]]) -> dict[str, Any]:
         items = list(hof)
-        fit = np.array([i.fitness.values[0] for i in items])
+        raw = np.array([self.raw_fitness(i) for i in items])
         size = np.array([len(i) for i in items], dtype=float)
-        if self.mo:
-            order = np.lexsort((size, -fit))
-            items, fit, size = [items[k] for k in order], fit[order], size[order]
-            pick = knee_index(fit, size) if self.cfg.select == "knee" else 0
-            pareto = [
-                {"formula": tree_to_ast(i), "text": str(i), "fitness": float(f), "size": int(s)}
-                for i, f, s in zip(items, fit, size, strict=True)
-            ]
+        if self.cfg.multiobjective:
+            order = np.lexsort((size, -raw))
+            items, raw, size = [items[k] for k in order], raw[order], size[order]
+            pick = knee_index(raw, size) if self.cfg.select == "knee" else 0
+            pareto = [{"formula": tree_to_ast(i), "text": str(i), "fitness": float(f), "size": int(s)}
+                      for i, f, s in zip(items, raw, size, strict=True)]
         else:
             pick, pareto = 0, None
         return {
             "ast": tree_to_ast(items[pick]),
-            "train_fitness": float(fit[pick]),
+            "train_fitness": float(raw[pick]),
+            "objective": float(items[pick].fitness.values[0]),
             "history": history,
             "pareto": pareto,
+            "hall_of_fame": [{"formula": tree_to_ast(i), "fitness": float(f), "size": int(s)}
+                             for i, f, s in zip(items, raw, size, strict=True)],
             "terminals": self.terminals,
         }
+
+
+def lexicase(cases: np.ndarray, k: int) -> list[int]:
+    """Indices of ``k`` individuals chosen by DEAP's automatic epsilon-lexicase selection, given each individual's
+    score on every case (rows individuals, columns cases; higher is better)."""
+    wrapped = [SimpleNamespace(i=i, fitness=SimpleNamespace(values=tuple(row), weights=(1.0,) * cases.shape[1]))
+               for i, row in enumerate(cases)]
+    return [w.i for w in tools.selAutomaticEpsilonLexicase(wrapped, k)]
+
+
+def _case_scores(per_problem: np.ndarray, groups: tuple[np.ndarray, list[str]]) -> np.ndarray:
+    """(m, cases) scores of the aggregate's cases: per problem, or per search space (task mean) for space_mean."""
+    index, names = groups
+    if len(names) == per_problem.shape[1]:
+        return per_problem
+    return np.stack([per_problem[:, index == g].mean(axis=1) for g in range(len(names))], axis=1)
 
 
 def per_problem_scores(formula: Formula, table: ProblemTable, split_cfg: SplitConfig) -> dict[str, Any]:
@@ -308,11 +323,13 @@ def evolve(
     formula = Formula.from_ast(res["ast"], transform=cfg.transform)
     per_problem = {t.id: per_problem_scores(formula, t, split_cfg) for t in tables}
     run = {
+        "kind": "formula",
         **formula.to_dict(),
         "fitness": {
             "metric": cfg.metric,
             "aggregate": cfg.aggregate,
             "train_fitness": res["train_fitness"],
+            "objective": res.get("objective", res["train_fitness"]),
             "per_problem": per_problem,
         },
         "split": split_cfg.to_dict(),
@@ -328,7 +345,8 @@ def evolve(
         },
         "history": res["history"],
     }
-    if res.get("pareto") is not None:
-        run["pareto"] = res["pareto"]
+    for key in ("pareto", "hall_of_fame"):
+        if res.get(key) is not None:
+            run[key] = res[key]
     run["wall_seconds"] = round(time.perf_counter() - t0, 3)
     return run

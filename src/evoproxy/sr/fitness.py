@@ -3,7 +3,8 @@
 Per problem the outputs of the m trees form an (m, n) matrix scored by :func:`evoproxy.metrics.kendall_batch`
 (exact tau-b, O(n log n) per row, numba) or :func:`evoproxy.metrics.spearman_batch`. Non-finite outputs rank last
 (the metrics' documented rule), so a tree producing NaN/inf loses rather than crashing. Per-problem scores are then
-aggregated: ``mean`` (paper), ``min`` or ``mean_minus_std``.
+aggregated: ``mean`` (paper: every problem weighs the same), ``space_mean`` (every search space weighs the same; tasks
+are averaged inside their space), ``min`` or ``mean_minus_std``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from evoproxy.sr import primitives, transforms
 from evoproxy.sr.formula import Ast, evaluate_ast
 
 METRICS = {"kendall": kendall_batch, "spearman": spearman_batch}
-AGGREGATES = ("mean", "min", "mean_minus_std")
+AGGREGATES = ("mean", "space_mean", "min", "mean_minus_std")
 
 
 @dataclass
@@ -29,6 +30,8 @@ class ProblemData:
     pid: str
     columns: dict[str, np.ndarray]
     y: np.ndarray
+    absent: float = np.nan
+    """Value of a proxy this problem lacks (NaN; the neutral 0.5 under the ecdf transform)."""
 
     @property
     def n(self) -> int:
@@ -41,29 +44,36 @@ class ProblemData:
         if not keep.all():
             table = table.subset(keep)
         cols = {p: transforms.apply(table.values(p), transform) for p in table.proxies}
-        return cls(table.id, cols, table.target)
+        return cls(table.id, cols, table.target, transforms.absent_value(transform))
+
+    def column(self, name: str) -> np.ndarray:
+        """A proxy column; a proxy the problem lacks is :attr:`absent` on every row."""
+        col = self.columns.get(name)
+        return np.full(self.n, self.absent) if col is None else col
 
 
 def outputs(asts: Sequence[Ast], data: ProblemData) -> np.ndarray:
     """(m, n) matrix of the trees' outputs on one problem."""
     out = np.empty((len(asts), data.n))
     for i, ast in enumerate(asts):
-        out[i] = evaluate_ast(ast, data.columns, n=data.n)
+        out[i] = evaluate_ast(ast, data.columns, n=data.n, absent=data.absent)
     return out
 
 
 def stack(problems: Sequence[ProblemData]) -> ProblemData:
-    """All problems' rows in one ProblemData (a proxy a problem lacks is NaN on its rows); one problem is returned as is.
+    """All problems' rows in one ProblemData (a proxy a problem lacks is its ``absent`` value on its rows); one problem
+    is returned as is.
 
     Every operator is elementwise and NaN-propagating, so evaluating a tree once on the stacked rows gives exactly the
-    per-problem outputs, with a problem that lacks a used proxy all-NaN (the missing-proxy rule), at a fraction of
-    the Python overhead of one evaluation per problem.
+    per-problem outputs, with a problem that lacks a used proxy all-NaN (the missing-proxy rule; the neutral value
+    under ecdf), at a fraction of the Python overhead of one evaluation per problem.
     """
     if len(problems) == 1:
         return problems[0]
     names = sorted({name for d in problems for name in d.columns})
-    cols = {name: np.concatenate([d.columns.get(name, np.full(d.n, np.nan)) for d in problems]) for name in names}
-    return ProblemData("+".join(d.pid for d in problems), cols, np.concatenate([d.y for d in problems]))
+    cols = {name: np.concatenate([d.column(name) for d in problems]) for name in names}
+    return ProblemData("+".join(d.pid for d in problems), cols, np.concatenate([d.y for d in problems]),
+                       problems[0].absent)
 
 
 def prefix_outputs(programs: Sequence[Sequence[tuple[str, int]]], data: ProblemData) -> np.ndarray:
@@ -73,14 +83,14 @@ def prefix_outputs(programs: Sequence[Sequence[tuple[str, int]]], data: ProblemD
     ``np.errstate``; the values are identical to :func:`evoproxy.sr.formula.evaluate_ast` of the same tree.
     """
     raw = {name: p.raw for name, p in primitives.FUNCTIONS.items()}
-    nan = np.full(data.n, np.nan)
+    absent = np.full(data.n, data.absent)
     out = np.empty((len(programs), data.n))
     with np.errstate(all="ignore"):
         for i, prog in enumerate(programs):
             stack: list[np.ndarray] = []
             for name, arity in reversed(prog):
                 if arity == 0:
-                    stack.append(data.columns.get(name, nan))
+                    stack.append(data.columns.get(name, absent))
                 elif arity == 1:
                     stack.append(raw[name](stack.pop()))
                 else:
@@ -108,11 +118,25 @@ def score_matrix(asts: Sequence[Ast], problems: Sequence[ProblemData], metric: s
     return score_outputs(outputs(asts, stack(problems)), problems, metric)
 
 
-def aggregate(scores: np.ndarray, how: str = "mean") -> np.ndarray:
-    """Aggregate (m, P) per-problem scores into one fitness per tree."""
+def case_groups(pids: Sequence[str], how: str = "mean") -> tuple[np.ndarray, list[str]]:
+    """The aggregate's cases: ``(index of each problem's case, case names)``; one case per search space for
+    ``space_mean`` (a problem id is ``<space>/<task>``), one per problem otherwise."""
+    names = list(dict.fromkeys(p.split("/", 1)[0] for p in pids)) if how == "space_mean" else list(pids)
+    key = (lambda p: p.split("/", 1)[0]) if how == "space_mean" else (lambda p: p)
+    return np.array([names.index(key(p)) for p in pids]), names
+
+
+def aggregate(scores: np.ndarray, how: str = "mean", groups: tuple[np.ndarray, list[str]] | None = None) -> np.ndarray:
+    """Aggregate (m, P) per-problem scores into one fitness per tree (``groups``: :func:`case_groups`, needed by
+    ``space_mean``)."""
     scores = np.atleast_2d(scores)
     if how == "mean":
         return scores.mean(axis=1)
+    if how == "space_mean":
+        if groups is None:
+            raise ValueError("aggregate 'space_mean' needs the problems' search spaces (groups)")
+        index, names = groups
+        return np.mean([scores[:, index == g].mean(axis=1) for g in range(len(names))], axis=0)
     if how == "min":
         return scores.min(axis=1)
     if how == "mean_minus_std":

@@ -26,15 +26,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import sympy as sp
 
 from evoproxy.fileio import read_json
 from evoproxy.sr import primitives, transforms
+
+if TYPE_CHECKING:
+    from evoproxy.sr.ensemble import Ensemble
 
 Ast = list[Any]
 SIMPLIFY_MAX_SIZE = 60
@@ -115,15 +118,16 @@ def ast_from_text(text: str) -> Ast:
     return ast
 
 
-def evaluate_ast(ast: Ast, columns: Mapping[str, np.ndarray], n: int | None = None) -> np.ndarray:
-    """Vectorised evaluation; a proxy missing from ``columns`` is all-NaN."""
+def evaluate_ast(ast: Ast, columns: Mapping[str, np.ndarray], n: int | None = None,
+                 absent: float = np.nan) -> np.ndarray:
+    """Vectorised evaluation; a proxy missing from ``columns`` is ``absent`` (NaN) on every row."""
     if n is None:
         n = len(next(iter(columns.values()))) if columns else 0
 
     def ev(node: Ast) -> np.ndarray:
         if node[0] == "proxy":
             col = columns.get(node[1])
-            return np.full(n, np.nan) if col is None else np.asarray(col, dtype=np.float64)
+            return np.full(n, absent) if col is None else np.asarray(col, dtype=np.float64)
         return primitives.FUNCTIONS[node[0]].raw(*(ev(c) for c in node[1:]))
 
     with np.errstate(all="ignore"):
@@ -259,29 +263,40 @@ class Formula:
         """Formula output per row (raw columns, no transform); missing proxy -> all-NaN."""
         return evaluate_ast(self.ast, columns)
 
-    def evaluate_table(self, table: Any) -> np.ndarray:
-        """Formula output per row of a ProblemTable, with the run's terminal transform applied to its columns."""
-        cols = {p: transforms.apply(table.values(p), self.transform) for p in self.proxies}
+    def evaluate_table(self, table: Columns, reference: Columns | None = None) -> np.ndarray:
+        """Formula output per row of ``table`` (a ProblemTable or a mapping of proxy columns), with the run's terminal
+        transform applied to its columns; ``ecdf`` is calibrated on ``reference`` (default: the rows of ``table``)."""
+        table = as_columns(table)
+        ref = table if reference is None else as_columns(reference)
+        calibrated = self.transform == "ecdf"
+        cols = {p: transforms.apply(table.values(p), self.transform, ref.values(p) if calibrated else None)
+                for p in self.proxies}
         return evaluate_ast(self.ast, cols, n=table.n)
 
-    def score_model(
-        self, model: Any, inputs: Any, targets: Any, device: str = "cpu", loss_fn: Any = None
-    ) -> float:
-        """Score one network: compute the proxies this formula uses (torch, imported lazily) and evaluate.
+    def score_values(self, values: Mapping[str, float], reference: Columns | None = None) -> float:
+        """Score one architecture from its proxy values; exactly its row's value inside a table scored against the
+        same ``reference`` (required by the ``ecdf`` transform, refused for ``rank``, which needs the table)."""
+        return float(self.evaluate_table(single_row(values, self.proxies), self._reference_for_one(reference))[0])
 
-        The terminal transform is not applied: ``rank`` needs a population, and ``signed_log`` is monotone
-        per proxy but not for the combined formula, so single-model scoring is exact only for ``none`` and
-        ``signed_log`` formulas; ``signed_log`` is applied, ``rank`` raises.
-        """
-        from evoproxy.proxies import compute  # lazy: sr never imports torch at module level
-
+    def _reference_for_one(self, reference: Columns | None) -> Columns | None:
         if self.transform == "rank":
-            raise ValueError("a formula evolved on rank-transformed proxies cannot score a single model")
-        if hasattr(model, "to"):
-            model = model.to(device)
-        vals = compute(model, inputs, targets, names=self.proxies, loss_fn=loss_fn)
-        cols = {p: transforms.apply(np.array([vals[p]], dtype=np.float64), self.transform) for p in self.proxies}
-        return float(evaluate_ast(self.ast, cols, n=1)[0])
+            raise ValueError("a formula evolved on rank-transformed proxies cannot score one architecture (ranks "
+                             "need the evaluated table); evolve with transform 'ecdf' and give a reference sample")
+        if self.transform == "ecdf" and reference is None:
+            raise ValueError("an 'ecdf' formula needs a reference sample (proxy values of random architectures "
+                             "of the same space and task) to score one architecture")
+        return reference
+
+    def score_model(self, model: Any, inputs: Any, targets: Any, device: str = "cpu", loss_fn: Any = None,
+                    reference: Columns | None = None) -> float:
+        """Score one network: compute the proxies this formula uses (torch, imported lazily) and evaluate them with
+        :meth:`score_values` (``reference``: see there)."""
+        self._reference_for_one(reference)
+        return self.score_values(compute_proxies(model, inputs, targets, self.proxies, device, loss_fn), reference)
+
+    def spec(self) -> dict[str, Any]:
+        """The least JSON that rebuilds this formula (:func:`scorer_from_run` reads it)."""
+        return {"kind": "formula", "formula": self.ast, "transform": self.transform}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -295,6 +310,54 @@ class Formula:
         }
 
 
+class Columns(Protocol):
+    """What a formula reads: a row count and proxy columns (a ProblemTable, or :class:`ColumnTable`)."""
+
+    @property
+    def n(self) -> int: ...
+
+    def values(self, proxy: str) -> np.ndarray: ...
+
+
+@dataclass
+class ColumnTable:
+    """Proxy columns as a mapping (a proxy that is not a key is all-NaN), shaped like a ProblemTable for formulas."""
+
+    columns: Mapping[str, np.ndarray]
+
+    @property
+    def n(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    @property
+    def proxies(self) -> list[str]:
+        return [p for p, v in self.columns.items() if np.isfinite(np.asarray(v, dtype=np.float64)).any()]
+
+    def values(self, proxy: str) -> np.ndarray:
+        v = self.columns.get(proxy)
+        return np.full(self.n, np.nan) if v is None else np.asarray(v, dtype=np.float64)
+
+
+def as_columns(obj: Columns | Mapping[str, np.ndarray]) -> Columns:
+    """A ProblemTable (or anything with ``n`` and ``values``) as is; a mapping of proxy columns wrapped."""
+    return ColumnTable(obj) if isinstance(obj, Mapping) else obj
+
+
+def single_row(values: Mapping[str, float], proxies: Sequence[str]) -> ColumnTable:
+    """One architecture's proxy values as a one-row table (a missing proxy is NaN)."""
+    return ColumnTable({p: np.array([float(values.get(p, np.nan))]) for p in proxies})
+
+
+def compute_proxies(model: Any, inputs: Any, targets: Any, names: Sequence[str], device: str = "cpu",
+                    loss_fn: Any = None) -> dict[str, float]:
+    """The named proxies of one network (torch, imported lazily: the GP package never imports it at module level)."""
+    from evoproxy.proxies import compute
+
+    if hasattr(model, "to"):
+        model = model.to(device)
+    return compute(model, inputs, targets, names=list(names), loss_fn=loss_fn)
+
+
 def formula_from_run(run: Mapping[str, Any], where: str = "run") -> Formula:
     if "formula" not in run:
         raise ValueError(f"{where}: no 'formula' field (expected a FormulaRun JSON)")
@@ -305,9 +368,21 @@ def formula_from_run(run: Mapping[str, Any], where: str = "run") -> Formula:
     return f
 
 
-def load_formula(path: str | os.PathLike[str]) -> Formula:
-    """Load a FormulaRun JSON (or a bare ``{"formula": AST}``) written by ``evoproxy evolve``/``select``."""
+def scorer_from_run(run: Mapping[str, Any], where: str = "run") -> Formula | Ensemble:
+    """The formula of a FormulaRun, or the ensemble of a run of kind ``ensemble``."""
+    if run.get("kind", "formula") == "ensemble":
+        from evoproxy.sr.ensemble import Ensemble
+
+        return Ensemble.from_run(run, where)
+    if run.get("kind", "formula") != "formula":
+        raise ValueError(f"{where}: unknown kind {run.get('kind')!r}; expected 'formula' or 'ensemble'")
+    return formula_from_run(run, where)
+
+
+def load_formula(path: str | os.PathLike[str]) -> Formula | Ensemble:
+    """Load a FormulaRun JSON (or a bare ``{"formula": AST}``) written by ``evoproxy evolve``/``select``: a
+    :class:`Formula`, or an :class:`~evoproxy.sr.ensemble.Ensemble` for a run of kind ``ensemble``."""
     run = read_json(path, "formula file")
     if not isinstance(run, dict):
-        raise ValueError(f"{path}: expected a JSON object with a 'formula' field")
-    return formula_from_run(run, str(path))
+        raise ValueError(f"{path}: expected a JSON object with a 'formula' or 'members' field")
+    return scorer_from_run(run, str(path))

@@ -50,7 +50,7 @@ def write_scores(df: pd.DataFrame, out: str | os.PathLike[str], formula: Formula
     meta = dict(tab.schema.metadata or {})
     meta.update({
         b"formula_text": formula.text.encode(),
-        b"formula": json.dumps(formula.ast).encode(),
+        b"formula": json.dumps(formula.spec()).encode(),
         b"transform": formula.transform.encode(),
         b"split": json.dumps(split_cfg.to_dict()).encode(),
     })

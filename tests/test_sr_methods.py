@@ -1,0 +1,184 @@
+"""The generalisation methods on small fixtures: problem weighting, lexicase, the calibrated transform, parsimony,
+ensembles (JSON round trip, identical scores everywhere, missing proxies) and the final-proxy selection."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_sr_engine import make_table
+
+from evoproxy.cli import main
+from evoproxy.metrics import kendall
+from evoproxy.nas.objective import LookupObjective
+from evoproxy.problems import ProblemTable, save_table, split, table_filename
+from evoproxy.sr.engine import evolve, lexicase, seeded_random
+from evoproxy.sr.ensemble import Ensemble
+from evoproxy.sr.fitness import aggregate, case_groups
+from evoproxy.sr.formula import Formula, load_formula
+from evoproxy.sr.transforms import apply, ecdf
+
+TINY = {"population": 30, "generations": 4, "init_min_depth": 1, "init_max_depth": 3, "max_depth": 5}
+
+
+def test_space_mean_weighs_every_space_the_same() -> None:
+    pids = ["a/1", "b/1", "b/2", "b/3"]
+    scores = np.array([[0.8, 0.0, 0.0, 0.0], [0.1, 0.3, 0.3, 0.3]])
+    groups = case_groups(pids, "space_mean")
+    assert groups[1] == ["a", "b"] and groups[0].tolist() == [0, 1, 1, 1]
+    np.testing.assert_allclose(aggregate(scores, "space_mean", groups), [0.4, 0.2])
+    np.testing.assert_allclose(aggregate(scores, "mean"), [0.2, 0.25])  # the problem mean prefers the other
+    with pytest.raises(ValueError, match="needs the problems' search spaces"):
+        aggregate(scores, "space_mean")
+
+
+def test_lexicase_picks_the_generalist_that_the_mean_tournament_misses() -> None:
+    # a specialist ranks two problems perfectly and fails the third; the generalist is decent on all three
+    cases = np.array([[1.0, 1.0, -0.6], [0.4, 0.4, 0.4]] + [[0.0, 0.0, 0.0]] * 8)
+    with seeded_random(0):
+        lex = lexicase(cases, 3000)
+    gen, spec = lex.count(1) / 3000, lex.count(0) / 3000
+    assert gen > 0.25 and spec > 0.25 and gen + spec == 1.0  # never a filler: each is best on some case order
+
+    # the mean aggregate (what a tournament compares) ranks the specialist first: .47 > .40
+    assert np.argmax(cases.mean(axis=1)) == 0
+
+
+def test_lexicase_run_is_deterministic_and_scores_per_space(tmp_path: Path) -> None:
+    tables = [make_table("s1", "a", 120, 0), make_table("s1", "b", 120, 1), make_table("s2", "a", 90, 2)]
+    cfg = {**TINY, "selection": "lexicase", "aggregate": "space_mean"}
+    a = evolve(tables, cfg, seed=3, split_cfg={"n_train": 60})
+    b = evolve(tables, cfg, seed=3, split_cfg={"n_train": 60})
+    assert a["formula"] == b["formula"] and a["fitness"]["train_fitness"] == b["fitness"]["train_fitness"]
+    pp = a["fitness"]["per_problem"]
+    s1 = np.mean([pp["s1/a"]["train"]["kendall"], pp["s1/b"]["train"]["kendall"]])
+    assert a["fitness"]["train_fitness"] == pytest.approx(np.mean([s1, pp["s2/a"]["train"]["kendall"]]), abs=1e-12)
+
+
+def test_parsimony_shrinks_formulas() -> None:
+    tables = [make_table("s1", "t", 150, 5)]
+    base = {**TINY, "generations": 8, "population": 40, "init_max_depth": 5, "max_depth": 8}
+    plain = [evolve(tables, base, seed=s)["size"] for s in range(3)]
+    lean = [evolve(tables, {**base, "parsimony": 0.05}, seed=s)["size"] for s in range(3)]
+    assert sum(lean) < sum(plain) and max(lean) <= 5  # div(nwot, log(flops)) is 5 nodes
+
+
+def test_ecdf_scores_one_architecture_exactly_like_its_row_in_a_table() -> None:
+    table = make_table("nb201", "cifar10", 300, 7)
+    reference = ProblemTable("nb201", "cifar10", table.df.iloc[:100].reset_index(drop=True))
+    f = Formula.from_text("add(mul(nwot, flops), sqrt(snip))", transform="ecdf")
+    whole = f.evaluate_table(table, reference=reference)
+    for i in (0, 150, 299):
+        values = {p: float(table.df.at[i, p]) for p in f.proxies}
+        assert f.score_values(values, reference) == whole[i]
+    # without a reference the evaluated rows are the calibration sample
+    own = f.evaluate_table(table)
+    cols = {p: apply(table.values(p), "ecdf") for p in f.proxies}
+    np.testing.assert_array_equal(own, Formula.from_text(f.text).evaluate(cols))
+    with pytest.raises(ValueError, match="needs a reference sample"):
+        f.score_values({"nwot": 1.0, "flops": 1.0, "snip": 1.0})
+    # scale-free: a proxy multiplied by -N... or shifted gives the same calibrated values (jacov ~ -N)
+    np.testing.assert_allclose(ecdf(3 * table.values("nwot") + 7, 3 * table.values("nwot") + 7),
+                               ecdf(table.values("nwot"), table.values("nwot")))
+    assert np.isnan(ecdf(np.array([np.nan, 1.0]), np.array([0.0, 2.0]))[0])
+
+
+def _data_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "data"
+    for space, task, n, seed in (("nb201", "cifar10", 200, 0), ("nb101", "cifar10", 120, 1)):
+        save_table(make_table(space, task, n, seed), d / table_filename(space, task))
+    return d
+
+
+def test_ensemble_round_trips_and_scores_identically_everywhere(tmp_path: Path) -> None:
+    d = _data_dir(tmp_path)
+    runs = []
+    for seed in range(4):
+        out = tmp_path / f"run_{seed}.json"
+        sr = {**TINY, "transform": "ecdf", "final": "ensemble", "ensemble_size": 3}
+        assert main(["evolve", "--data", str(d), "--problems", "nb201/cifar10,nb101/cifar10", "--seed", str(seed),
+                     "--n-train", "60", "--sr-json", json.dumps(sr), "--out", str(out)]) == 0
+        runs.append(str(out))
+    best = tmp_path / "best.json"
+    assert main(["select", "--runs", *runs, "--data", str(d), "--out", str(best)]) == 0
+    saved = json.loads(best.read_text())
+    assert saved["kind"] == "ensemble" and len(saved["members"]) == 3
+    fits = sorted((json.loads(Path(r).read_text())["fitness"]["train_fitness"], -i) for i, r in enumerate(runs))
+    assert [m["seed"] for m in saved["members"]] == [-s for _, s in fits[::-1][:3]]  # top 3 by training fitness
+    assert {m["weight"] for m in saved["members"]} == {1.0} and "calibration" in saved
+    assert set(saved["fitness"]["per_problem"]) == {"nb201/cifar10", "nb101/cifar10"}
+    ens = load_formula(best)
+    assert isinstance(ens, Ensemble)
+    again = Ensemble.from_run(json.loads(json.dumps(ens.to_dict())))
+    table = make_table("nb201", "cifar10", 200, 0)
+    test = split(table, 60, 0, 0.5)[1]
+    x = ens.evaluate_table(test)
+    np.testing.assert_array_equal(x, again.evaluate_table(test))
+    # score, evaluate and NAS lookup give the same numbers
+    assert main(["score", "--formula", str(best), "--data", str(d), "--out", str(tmp_path / "s.parquet")]) == 0
+    assert main(["evaluate", "--formula", str(best), "--data", str(d), "--n-train", "60", "--split-seed", "0",
+                 "--n-boot", "5", "--n-supervised", "0", "--out", str(tmp_path / "e.parquet")]) == 0
+    s = pd.read_parquet(tmp_path / "s.parquet").set_index("problem").loc["nb201/cifar10"]
+    e = pd.read_parquet(tmp_path / "e.parquet").set_index(["problem", "method"]).loc[("nb201/cifar10", "evolved")]
+    assert s["kendall"] == pytest.approx(kendall(x, test.target), abs=1e-12) == pytest.approx(e["kendall"])
+    lookup = LookupObjective(ens, table)
+    np.testing.assert_allclose([lookup(a) for a in table.df["arch"]], ens.evaluate_table(table))
+    # one architecture against a reference sample: exactly its row's value in a table with that reference
+    reference = split(table, 60, 0, 0.5)[0]
+    full = ens.evaluate_table(test, reference=reference)
+    for i in (0, 17, test.n - 1):
+        values = {p: float(test.df.at[i, p]) for p in ens.proxies}
+        assert ens.score_values(values, reference) == full[i]
+    with pytest.raises(ValueError, match="needs a reference sample"):
+        ens.score_values(values)
+
+
+def test_missing_proxies_calibrated_members_degrade_raw_members_drop_out() -> None:
+    full = make_table("x", "y", 100, 3)
+    lacking = ProblemTable("x", "y", full.df.drop(columns=["jacov"]))
+    # a calibrated formula: an absent proxy takes the neutral value, so add(jacov, nwot) ranks like nwot
+    f = Formula.from_text("add(jacov, nwot)", transform="ecdf")
+    np.testing.assert_allclose(f.evaluate_table(lacking), 0.5 + apply(lacking.values("nwot"), "ecdf"))
+    a, b = Formula.from_text("jacov", transform="ecdf"), Formula.from_text("add(nwot, flops)", transform="ecdf")
+    ens = Ensemble.of([a, b], [2.0, 1.0])
+    cal_b = apply(b.evaluate_table(lacking), "ecdf")
+    np.testing.assert_allclose(ens.evaluate_table(lacking), (2 * 0.5 + cal_b) / 3)  # a is neutral there
+    both = ens.evaluate_table(full)
+    cal = [apply(m.evaluate_table(full), "ecdf") for m in (a, b)]
+    np.testing.assert_allclose(both, (2 * cal[0] + cal[1]) / 3)
+    # a raw member that needs an absent proxy is left out and the weights renormalised
+    raw = Ensemble.of([Formula.from_text("jacov"), Formula.from_text("add(nwot, flops)")], [2.0, 1.0])
+    raw_b = Formula.from_text("add(nwot, flops)").evaluate_table(lacking)
+    np.testing.assert_allclose(raw.evaluate_table(lacking), apply(raw_b, "ecdf"))
+    nothing = ProblemTable("x", "y", full.df[["arch", "snip", "val_accuracy"]])
+    assert np.isnan(Ensemble.of([Formula.from_text("jacov")]).evaluate_table(nothing)).all()  # "–": none can score
+
+
+def test_select_best_is_the_paper_rule_and_refuses_mixed_runs(tmp_path: Path, capsys) -> None:
+    d = _data_dir(tmp_path)
+    paths = []
+    for seed, sr in ((0, TINY), (1, TINY), (2, {**TINY, "aggregate": "min"})):
+        out = tmp_path / f"run_{seed}.json"
+        assert main(["evolve", "--data", str(d), "--seed", str(seed), "--n-train", "60",
+                     "--sr-json", json.dumps(sr), "--out", str(out)]) == 0
+        paths.append(str(out))
+    assert main(["select", "--runs", *paths[:2], "--out", str(tmp_path / "b.json")]) == 0
+    best = json.loads((tmp_path / "b.json").read_text())
+    assert best["kind"] == "formula" and best["selection"]["final"] == "best"
+    assert main(["select", "--runs", *paths, "--out", str(tmp_path / "c.json")]) == 2
+    assert "different SR configs" in capsys.readouterr().err
+
+
+def test_seeded_random_restores_the_callers_stream() -> None:
+    random.seed(42)
+    want = [random.random() for _ in range(3)]
+    random.seed(42)
+    with seeded_random(7):
+        inside = random.random()
+    assert [random.random() for _ in range(3)] == want
+    with seeded_random(7):
+        assert random.random() == inside
