@@ -54,7 +54,7 @@ ABSENT = {("tnb101_micro", "class_scene"): {"zen"}}
 def connected(arch: tuple[int, ...], none: int) -> bool:
     """Whether node 3 (the cell output) is reachable from node 0 over edges that are not ``none``."""
     reach = {0}
-    for (i, j), op in zip(EDGES, arch):  # edges are in topological order
+    for (i, j), op in zip(EDGES, arch, strict=True):  # edges are in topological order
         if op != none and i in reach:
             reach.add(j)
     return 3 in reach
@@ -64,7 +64,7 @@ def quality(arch: tuple[int, ...], ops: dict[int, tuple[float, int]], none: int,
     """Latent quality of a cell: operation weights, a bonus for depth (edges into later nodes) and noise."""
     if not connected(arch, none):
         return -4.0 + 0.1 * noise
-    depth = sum(ops[op][0] * (1 + 0.3 * i) for (i, _), op in zip(EDGES, arch))
+    depth = sum(ops[op][0] * (1 + 0.3 * i) for (i, _), op in zip(EDGES, arch, strict=True))
     return (depth - 2.0) / 1.2 + 0.35 * noise
 
 

@@ -1,4 +1,4 @@
-"""The conda env files (envs/) stay in sync with pyproject.toml and with the versions the tests run with.
+"""The conda env files (workflow/envs/) stay in sync with pyproject.toml and with the versions the tests run with.
 
 conda is not available in CI, so the envs are checked statically here: same packages as pyproject, every pin
 satisfying pyproject's specifier, and the post-deploy script that installs evoproxy itself.
@@ -25,7 +25,7 @@ except ModuleNotFoundError:  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
 REPO = Path(__file__).resolve().parents[1]
-ENVS = REPO / "envs"
+ENVS = REPO / "workflow" / "envs"
 
 
 def _pyproject() -> dict:
@@ -66,12 +66,12 @@ def test_rule_env_lists_exactly_the_pyproject_dependencies() -> None:
     deps = _requirements(_pyproject()["dependencies"])
     pins = _pip_pins(_env("evoproxy.yaml"))
     assert set(pins) == set(deps), (
-        f"envs/evoproxy.yaml vs pyproject: missing {sorted(set(deps) - set(pins))}, "
+        f"workflow/envs/evoproxy.yaml vs pyproject: missing {sorted(set(deps) - set(pins))}, "
         f"extra {sorted(set(pins) - set(deps))}"
     )
     for name, req in deps.items():
         assert req.specifier.contains(pins[name], prereleases=True), (
-            f"envs/evoproxy.yaml pins {name}=={pins[name]}, pyproject requires {req.specifier}"
+            f"workflow/envs/evoproxy.yaml pins {name}=={pins[name]}, pyproject requires {req.specifier}"
         )
 
 
@@ -79,7 +79,7 @@ def test_env_pythons_satisfy_requires_python() -> None:
     requires = SpecifierSet(_pyproject()["requires-python"])
     for name in ("evoproxy.yaml", "snakemake.yaml"):
         py = _conda_python(_env(name))
-        assert requires.contains(Version(py)), f"envs/{name}: python {py} violates requires-python {requires}"
+        assert requires.contains(Version(py)), f"workflow/envs/{name}: python {py} violates requires-python {requires}"
 
 
 def test_driver_env_pins_snakemake_and_the_cluster_extra() -> None:
@@ -89,15 +89,15 @@ def test_driver_env_pins_snakemake_and_the_cluster_extra() -> None:
         project["optional-dependencies"]["cluster"]).values()
     for req in wanted:
         name = canonicalize_name(req.name)
-        assert name in pins, f"envs/snakemake.yaml lacks {name}"
-        assert req.specifier.contains(pins[name]), f"envs/snakemake.yaml: {name}=={pins[name]} violates {req}"
+        assert name in pins, f"workflow/envs/snakemake.yaml lacks {name}"
+        assert req.specifier.contains(pins[name]), f"workflow/envs/snakemake.yaml: {name}=={pins[name]} violates {req}"
     # driver and rule envs agree on the Snakemake version (the job step runs the rule env's snakemake on a cluster)
     assert pins["snakemake"] == _pip_pins(_env("evoproxy.yaml"))["snakemake"]
 
 
 @pytest.mark.parametrize("env_file", ["evoproxy.yaml", "snakemake.yaml"])
 def test_pins_are_the_versions_tested_here(env_file: str) -> None:
-    """The pins are what this test environment runs; upgrading the venv means updating envs/ too."""
+    """The pins are what this test environment runs; upgrading the venv means updating workflow/envs/ too."""
     stale = {}
     for name, pinned in _pip_pins(_env(env_file)).items():
         try:
@@ -108,7 +108,7 @@ def test_pins_are_the_versions_tested_here(env_file: str) -> None:
             raise
         if Version(installed.base_version) != pinned:  # torch reports 2.13.0+cpu
             stale[name] = f"pinned {pinned}, installed {installed}"
-    assert not stale, f"envs/{env_file} out of date: {stale}"
+    assert not stale, f"workflow/envs/{env_file} out of date: {stale}"
 
 
 def test_rules_point_at_the_env_that_exists() -> None:

@@ -23,7 +23,7 @@ def test_make_paper_recipe_plans_the_paper_budget(tmp_path: Path) -> None:
     # in a scratch workdir that, like the repository, holds config/config.yaml: Snakemake loads the Snakefile's
     # default configfile from the workdir and merges --configfile over it (it silently skips a missing default)
     shutil.copytree(REPO / "config", tmp_path / "config")
-    cmd = [*args.split(), "-n", "-p", "--directory", str(tmp_path), "-s", str(REPO / "Snakefile")]
+    cmd = [*args.split(), "-n", "-p", "--directory", str(tmp_path)]  # Snakefile found from the repository root
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr

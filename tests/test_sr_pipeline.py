@@ -1,4 +1,4 @@
-"""The evolve / select / score Snakemake rules on the real mirror: DAG per protocol and a real multi run."""
+"""The evolve / select / score Snakemake rules on the synthetic .test data: DAG per protocol and a real multi run."""
 
 from __future__ import annotations
 
@@ -7,43 +7,33 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
-from snakemake_helpers import REPO, SNAKEMAKE, dry_run_jobs, run_snakemake
+from snakemake_helpers import SNAKEMAKE, dot_test_workdir, dry_run_jobs, run_snakemake
 
-PROBLEMS = ["nb101/cifar10", "nb201/cifar100", "nb301/cifar10"]
-
+PROBLEMS = ["nb201/cifar10", "nb201/cifar100", "tnb101_micro/jigsaw"]
 
 
-
-
-
-@pytest.mark.integration
 @pytest.mark.slow
 @pytest.mark.skipif(SNAKEMAKE is None, reason="snakemake is not installed")
-def test_evolve_rules_dag_and_multi_run(mirror_dir: Path, tmp_path: Path) -> None:
-    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    cfg["problems"] = PROBLEMS
-    cfg["sr"].update({"population": 12, "generations": 2, "init_max_depth": 3})
-    cfg["protocols"] = {"multi": {"enabled": True, "runs": 2}, "single": {"enabled": True, "runs": 1},
-                        "loso": {"enabled": True, "seeds": [7]}}
-    config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump(cfg))
-    work = tmp_path / "work"
-    work.mkdir()
+def test_evolve_rules_dag_and_multi_run(tmp_path: Path) -> None:
+    work = dot_test_workdir(
+        tmp_path, problems=PROBLEMS,
+        sr={"population": 12, "generations": 2, "init_max_depth": 3},
+        protocols={"multi": {"enabled": True, "runs": 2}, "single": {"enabled": True, "runs": 1},
+                   "loso": {"enabled": True, "seeds": [7]}})
     scores = [f"results/scores/{p}" for p in (
-        "multi/all.parquet", "single/nb101__cifar10.parquet", "single/nb201__cifar100.parquet",
-        "single/nb301__cifar10.parquet", "loso/no_nb101.parquet", "loso/no_nb201.parquet", "loso/no_nb301.parquet")]
-    jobs = dry_run_jobs(run_snakemake(work, config, "-n", *scores, mirror=mirror_dir))
-    assert jobs["evolve"] == 2 + 3 + 3 and jobs["select"] == 7 and jobs["score"] == 7
+        "multi/all.parquet", "single/nb201__cifar10.parquet", "single/nb201__cifar100.parquet",
+        "single/tnb101_micro__jigsaw.parquet", "loso/no_nb201.parquet", "loso/no_tnb101_micro.parquet")]
+    jobs = dry_run_jobs(run_snakemake(work, "-n", *scores))
+    assert jobs["evolve"] == 2 + 3 + 2 and jobs["select"] == 6 and jobs["score"] == 6
 
-    run_snakemake(work, config, "results/scores/multi/all.parquet", "results/evolve/loso/no_nb201/run_7.json",
-               mirror=mirror_dir)
+    run_snakemake(work, "results/scores/multi/all.parquet", "results/evolve/loso/no_nb201/run_7.json")
     best = json.loads((work / "results/evolve/multi/all/best.json").read_text())
     assert best["trainset"] == PROBLEMS and best["config"]["population"] == 12
-    assert best["split"] == {"n_train": 1000, "max_train_fraction": 0.5, "seed": 0}
+    assert best["split"] == {"n_train": 100, "max_train_fraction": 0.5, "seed": 0}
     assert {r["seed"] for r in best["selected_from"]} == {0, 1}
     df = pd.read_parquet(work / "results/scores/multi/all.parquet")
-    assert list(df["problem"]) == PROBLEMS and (df["split"] == "test").all() and (df["n"] > 0).all()
+    assert list(df["problem"]) == PROBLEMS and (df["split"] == "test").all()
+    assert list(df["n"]) == [800 - 100, 400 - 100, 400 - 100]  # every arch outside the 100-arch train split
     loso = json.loads((work / "results/evolve/loso/no_nb201/run_7.json").read_text())
-    assert loso["trainset"] == ["nb101/cifar10", "nb301/cifar10"] and loso["seed"] == 7
-    assert (work / "results/benchmarks/evolve/multi/all/run_0.tsv").exists()
+    assert loso["trainset"] == ["tnb101_micro/jigsaw"] and loso["seed"] == 7
+    assert (work / "results/timings/evolve/multi/all/run_0.tsv").exists()

@@ -1,4 +1,4 @@
-"""Fast checks of the execution profiles, the test config and the rule resource declarations (no cluster needed)."""
+"""Fast checks of the execution profiles, the .test config and the rule resource declarations (no cluster needed)."""
 
 from __future__ import annotations
 
@@ -70,13 +70,13 @@ def test_test_workflow_dry_runs_with_profile(profile: str, tmp_path: Path) -> No
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "baselines", "-n", "--profile", str(REPO / "profiles" / profile),
-         "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-         "--configfile", str(REPO / "config" / "test.yaml")],
+         "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(REPO / ".test" / "config" / "config.yaml")],
         env=env, capture_output=True, text=True, timeout=300,
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
-    # two problems from two spaces: one download and one ingest per space file, one baseline table
+    # the .test config: four problems from two spaces, one download and one ingest per space file, one baseline table
     assert (counts.get("download"), counts.get("ingest"), counts.get("baselines")) == ("2", "2", "1"), counts
 

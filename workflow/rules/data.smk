@@ -1,11 +1,12 @@
-# Stage 1: benchmark download -> ingest into ProblemTables -> hand-crafted baseline table.
+# Stage 1: the release files (download or copy from a mirror) -> ProblemTables (ingest) -> hand-crafted baselines.
 
 
+# Any release file by its official name: zc_<space>.json or the NB201 accuracy CSV (evoproxy.release.download).
 rule download:
     output:
-        f"{RAW}/{{file}}.json",
+        f"{RAW}/{{file}}",
     params:
-        dest=out_dir,
+        dest=output_dir,
         mirror=MIRROR_ARG,
     log:
         f"{LOGS}/download/{{file}}.log",
@@ -19,34 +20,14 @@ rule download:
         "evoproxy download --dest {params.dest} {params.mirror} --only {wildcards.file} > {log} 2>&1"
 
 
-rule download_accuracy:
-    output:
-        f"{RAW}/nb201_accuracy_15625.csv",
-    params:
-        dest=out_dir,
-        mirror=MIRROR_ARG,
-    log:
-        f"{LOGS}/download/nb201_accuracy_15625.log",
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=30,
-    conda:
-        ENV
-    shell:
-        "evoproxy download --dest {params.dest} {params.mirror} --only nb201_accuracy_15625 > {log} 2>&1"
-
-
 rule ingest:
     input:
-        lambda wc: f"{RAW}/{SPACE_FILES[wc.space]}",
+        release_file,
     output:
         f"{DATA}/{{space}}.manifest.json",
     params:
-        src=in_dir,
-        out=out_dir,
-    wildcard_constraints:
-        space="|".join(SPACE_FILES),
+        src=input_dir,
+        out=output_dir,
     log:
         f"{LOGS}/ingest/{{space}}.log",
     threads: 1
@@ -61,12 +42,12 @@ rule ingest:
 
 rule ingest_accuracy:
     input:
-        f"{RAW}/nb201_accuracy_15625.csv",
+        f"{RAW}/{ACCURACY_CSV}",
     output:
-        f"{DATA}/nb201_accuracy.parquet",
+        ACCURACY_TABLE,
     params:
-        src=in_dir,
-        out=out_dir,
+        src=input_dir,
+        out=output_dir,
     log:
         f"{LOGS}/ingest/nb201_accuracy.log",
     threads: 1
@@ -81,17 +62,17 @@ rule ingest_accuracy:
 
 rule baselines:
     input:
-        problem_inputs(PROBLEMS),
+        manifests(PROBLEMS),
     output:
-        table=f"{RESULTS}/baselines.parquet",
-        markdown=f"{RESULTS}/tables/baselines.md",
+        table=BASELINES,
+        markdown=f"{TABLES}/baselines.md",
     params:
-        data=lambda wc, input: os.path.dirname(input[0]),
+        data=input_dir,
         problems=",".join(PROBLEMS),
     log:
         f"{LOGS}/baselines.log",
     benchmark:
-        f"{BENCH}/baselines.tsv"
+        f"{TIMINGS}/baselines.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -101,6 +82,3 @@ rule baselines:
     shell:
         "evoproxy baselines --data {params.data} --problems {params.problems} --out {output.table} "
         "--markdown {output.markdown} > {log} 2>&1"
-
-
-ALL_TARGETS.append(rules.baselines.output.table)

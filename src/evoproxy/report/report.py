@@ -17,6 +17,17 @@ import yaml
 
 from evoproxy.fileio import write_text_atomic
 from evoproxy.report import figures
+from evoproxy.report.outputs import (
+    METRICS,
+    PARETO_FIGURE,
+    RUNS_TABLE,
+    TRANSFER_FIGURE,
+    WINS_SUMMARY_TABLE,
+    WINS_TABLE,
+    bars_figure,
+    fitness_figure,
+    protocol_table,
+)
 from evoproxy.report.tables import (
     load_evaluations,
     load_runs,
@@ -90,41 +101,40 @@ def build_report(
                 f"training problems) on **{s['evolved']} of {s['pairs']}** {unit}, below it on {s['baseline']}, "
                 f"overlapping on {s['overlap']}.\n")
         if proto == "single":
-            for metric in ("kendall", "spearman"):
+            for metric in METRICS:
                 mat = transfer_matrix(sub, metric, order)
-                written["tables"] += write_table(mat, tables_dir, f"transfer_{metric}", bold=False).values()
+                written["tables"] += write_table(mat, tables_dir, protocol_table(proto, metric), bold=False).values()
                 text.append(f"### Transfer matrix, {metric} (evolved proxy, test splits)\n\n"
                             + to_markdown(mat, bold=False))
-            fig = figures.heatmap(transfer_matrix(sub, "kendall", order), figures_dir / "transfer_matrix.png")
+            fig = figures.heatmap(transfer_matrix(sub, "kendall", order), figures_dir / TRANSFER_FIGURE)
             written["figures"].append(fig)
             text.append(f"![transfer matrix]({rel(fig)})\n")
         else:
-            for metric in ("kendall", "spearman"):
+            for metric in METRICS:
                 tab = per_problem_table(sub, metric, order)
-                name = f"per_problem_{proto}" + ("" if metric == "kendall" else "_spearman")
-                written["tables"] += write_table(tab, tables_dir, name).values()
+                written["tables"] += write_table(tab, tables_dir, protocol_table(proto, metric)).values()
                 if metric == "kendall":
                     text.append("### Kendall τ on the test splits (best zero-cost method in bold; † uses 400 "
                                 "labels of the test problem)\n\n" + to_markdown(tab))
             w = wins[wins["protocol"] == proto]
-            fig = figures.ci_bars(w, figures_dir / f"bars_{proto}.png",
+            fig = figures.ci_bars(w, figures_dir / bars_figure(proto),
                                   f"{proto}: evolved vs best single proxy (95% bootstrap CI)")
             written["figures"].append(fig)
             text.append(f"![evolved vs best baseline, {proto}]({rel(fig)})\n")
         pr = [r for r in runs if r["_protocol"] == proto]
-        fig = figures.fitness_curves(pr, figures_dir / f"fitness_{proto}.png", f"{proto}: fitness per generation")
+        fig = figures.fitness_curves(pr, figures_dir / fitness_figure(proto), f"{proto}: fitness per generation")
         written["figures"].append(fig)
         text.append(f"![fitness curves, {proto}]({rel(fig)})\n")
         sections.append("\n".join(text))
 
     written["tables"] += write_table(wins.set_index(["protocol", "trainset", "problem"]) if len(wins) else wins,
-                                     tables_dir, "wins", bold=False).values()
-    written["tables"] += write_table(summary, tables_dir, "wins_summary", bold=False, index=False).values()
+                                     tables_dir, WINS_TABLE, bold=False).values()
+    written["tables"] += write_table(summary, tables_dir, WINS_SUMMARY_TABLE, bold=False, index=False).values()
     stats = run_statistics(runs, evolve_dir)
     if len(stats):
-        written["tables"] += write_table(stats.drop(columns=["best_text"]), tables_dir, "runs", bold=False,
+        written["tables"] += write_table(stats.drop(columns=["best_text"]), tables_dir, RUNS_TABLE, bold=False,
                                          index=False, raw_cols=["best_formula"]).values()
-    fig = figures.pareto_front(runs, figures_dir / "pareto.png")
+    fig = figures.pareto_front(runs, figures_dir / PARETO_FIGURE)
     written["figures"].append(fig)
 
     head = ["# evoproxy results\n", f"Git revision: `{revision or git_revision()}`\n",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Run by Snakemake inside the freshly created envs/evoproxy.yaml env, from the workflow's working directory:
+# Run by Snakemake inside the freshly created workflow/envs/evoproxy.yaml env, from the working directory:
 # installs this package (dependencies are already pinned in the env file). EVOPROXY_SRC overrides the source folder
-# (needed when snakemake runs with --directory outside the repository).
+# (workflow/rules/common.smk sets it to the repository when it is unset, so --directory .test works too).
 set -euo pipefail
 src="${EVOPROXY_SRC:-$PWD}"
 if ! grep -qs '^name = "evoproxy"' "$src/pyproject.toml"; then
