@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 
@@ -223,21 +224,22 @@ def test_simulated_cuda_oom_splits_the_batch(batch, monkeypatch):
     from evoproxy.proxies import passes
 
     m = tiny_cnn()
-    real = passes.data_pass
+    real = passes.shared_forward
     seen = []
 
-    def flaky(model, inputs, targets, want, loss_fn, split_data, res):
-        seen.append(split_data)
-        if split_data == 1:
+    def flaky(ctx, steps):
+        seen.append(ctx.split_data)
+        if ctx.split_data == 1:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real(model, inputs, targets, want, loss_fn, split_data, res)
+        return real(ctx, steps)
 
-    monkeypatch.setattr(passes, "data_pass", flaky)
+    monkeypatch.setattr(passes, "shared_forward", flaky)
     names = ["snip", "nwot", "jacov", "grasp", "params"]
     res = compute_detailed(m, *batch, names=names)
     assert seen == [1, 2]
     assert res.split_data == 2
-    monkeypatch.setattr(passes, "data_pass", real)
+    assert res.passes == ["stats", "forward", "jacobian", "grad", "hessian"]  # stats ran once, before the OOM
+    monkeypatch.setattr(passes, "shared_forward", real)
     assert res.values == compute(m, *batch, names=names, split_data=2)
 
 
@@ -247,7 +249,7 @@ def test_oom_that_persists_gives_a_clear_error(batch, monkeypatch):
     def always(*args, **kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory")
 
-    monkeypatch.setattr(passes, "data_pass", always)
+    monkeypatch.setattr(passes, "shared_forward", always)
     with pytest.raises(ProxyError, match="out of memory even with the batch of 16 split into 8"):
         compute(tiny_cnn(), *batch, names=["snip"])
 
@@ -289,3 +291,38 @@ def test_zen_uses_forward_before_global_avg_pool_when_present(batch):
             return self.fc(self.forward_before_global_avg_pool(x).mean((2, 3)))
 
     assert math.isfinite(compute(Net(), *batch, names=["zen"])["zen"])
+
+
+@pytest.mark.parametrize("pool", [
+    lambda x: F.avg_pool2d(x, 3, 1, 1, count_include_pad=False),  # NB201 avg_pool_3x3
+    lambda x: F.avg_pool2d(x, 2, 2),  # NB201 reduction shortcut
+    lambda x: F.max_pool2d(x, 3, 2, 1),  # DARTS max_pool_3x3
+    lambda x: nn.AvgPool2d(3, 1, 1)(x),
+])
+def test_channels_last_pooling_is_bit_identical(pool):
+    from evoproxy.proxies.passes import ChannelsLastPooling
+
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.randn(6, 5, 9, 11, generator=g)
+    w = torch.randn(5, 5, 3, 3, generator=g, requires_grad=True)
+
+    def run(mode: bool) -> list[torch.Tensor]:
+        x = x0.clone().requires_grad_(True)
+        with ChannelsLastPooling() if mode else contextlib.nullcontext():
+            y = pool(F.conv2d(x, w, padding=1)).pow(2).sum()
+            gx, gw = torch.autograd.grad(y, (x, w), create_graph=True)
+            (hw,) = torch.autograd.grad((gw * gw.detach()).sum() + gx.sum(), w)
+        return [y, gx, gw, hw]
+
+    for a, b in zip(run(False), run(True), strict=True):
+        assert torch.equal(a, b)
+        assert a.stride() == b.stride()  # same layout: downstream kernels see the same tensors
+
+
+def test_every_pass_a_proxy_needs_is_registered():
+    from evoproxy.proxies import PASS_REGISTRY, REGISTRY
+
+    assert {p for spec in REGISTRY.values() for p in spec.needs} <= set(PASS_REGISTRY)
+    assert passes_for(None) == ["weights", "stats", "forward", "jacobian", "grad", "fisher", "hessian", "synflow",
+                                "zen"]
+    assert [p for p in PASS_REGISTRY if not PASS_REGISTRY[p].needs_data] == ["stats", "weights", "synflow", "zen"]

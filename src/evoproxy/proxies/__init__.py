@@ -1,17 +1,22 @@
-"""The 13 zero-cost proxies of NAS-Bench-Suite-Zero for any PyTorch classifier.
+"""The 13 zero-cost proxies of NAS-Bench-Suite-Zero for any PyTorch network, and the registries to add more.
 
     from evoproxy.proxies import compute
     scores = compute(model, inputs, targets, names=["nwot", "synflow"])   # {'nwot': ..., 'synflow': ...}
 
 Definitions and output conventions follow NASLib's ``zerocost`` branch, which produced the NAS-Bench-Suite-Zero
 release (synflow log-scaled, params and flops in millions, jacov negative, ...), so computed values are comparable
-with the benchmark tables. Proxies are grouped by the passes they need (:mod:`evoproxy.proxies.passes`): asking for a
-subset runs only the passes that subset needs, and all 13 share one forward of the minibatch. The model is left as
-it was (weights, BatchNorm statistics, train/eval flags); the same model, batch and ``seed`` give identical values.
+with the benchmark tables. Each proxy declares the passes it reads (:mod:`evoproxy.proxies.passes`); asking for a
+subset runs only the passes that subset needs, and the minibatch proxies share one forward. The model is left as it
+was (weights, BatchNorm statistics, train/eval flags); the same model, batch and ``seed`` give identical values.
+
+Every module of this package is imported here and registers its proxies and passes, so a new proxy (with a pass
+of its own, if it needs one) is one new file here, or any module the user imports (README, "Adding a proxy").
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,25 +25,23 @@ import torch
 import torch.nn as nn
 
 from evoproxy import PROXIES
-from evoproxy.proxies import (  # noqa: F401 - importing registers each proxy
-    epe_nas,
-    fisher,
-    flops,
-    grad_norm,
-    grasp,
-    jacov,
-    l2_norm,
-    nwot,
-    params,
-    plain,
-    snip,
-    synflow,
-    zen,
+from evoproxy.proxies.passes import PassContext, PassResults, is_oom, metric_layers, run_passes
+from evoproxy.proxies.registry import (
+    PASS_REGISTRY,
+    REGISTRY,
+    PassSpec,
+    ProxyError,
+    ProxySpec,
+    pass_order,
+    register,
+    register_pass,
+    unregister,
+    unregister_pass,
 )
-from evoproxy.proxies.passes import DATA_PASSES, PASSES, PassResults, is_oom, run_passes
-from evoproxy.proxies.registry import REGISTRY, ProxyError, ProxySpec, register
 
-log_name = "evoproxy.proxies"
+for _mod in pkgutil.iter_modules(__path__):
+    if not _mod.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_mod.name}")  # each proxy / pass module registers itself
 
 
 def available() -> list[str]:
@@ -65,8 +68,7 @@ def resolve(names: Iterable[str] | str | None) -> list[str]:
 
 def passes_for(names: Iterable[str] | str | None) -> list[str]:
     """The passes the given proxies need, in execution order."""
-    needs = {p for n in resolve(names) for p in REGISTRY[n].needs}
-    return [p for p in PASSES if p in needs]
+    return pass_order({p for n in resolve(names) for p in REGISTRY[n].needs})
 
 
 @dataclass
@@ -104,16 +106,19 @@ def compute_detailed(
     n = inputs.shape[0]
     if split_data < 1 or n % split_data:
         raise ValueError(f"split_data={split_data} must be a positive divisor of the batch size {n}")
-    res = PassResults(layers=[m for m in model.modules() if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear))])
+    pass_order(needs)  # unknown passes fail here, before any work
+    users = {p: [q for q in names if p in REGISTRY[q].needs] for p in needs}
+    res = PassResults(layers=metric_layers(model))
     devices = [inputs.device.index or 0] if inputs.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         while True:
             try:
-                run_passes(model, inputs, targets, needs, loss_fn, split_data, seed, res)
+                run_passes(model, inputs, targets, needs, loss_fn, split_data, seed, res, users)
                 break
             except Exception as exc:
-                if not (retry_oom and is_oom(exc) and needs & DATA_PASSES - set(res.passes_run)):
+                pending = [p for p in needs if p not in res.passes_run and PASS_REGISTRY[p].shared]
+                if not (retry_oom and is_oom(exc) and pending):
                     raise
                 if split_data >= n // 2:
                     raise ProxyError(",".join(names), f"out of memory even with the batch of {n} split into "
@@ -144,9 +149,9 @@ def compute(
 ) -> dict[str, float]:
     """Compute zero-cost proxies of ``model`` on one minibatch: ``{name: value}`` for ``names`` (default: all 13).
 
-    ``model``: any classifier returning logits (or a tuple whose first element is the logits), on the same device
-    as ``inputs``. ``targets``: integer labels (needed by the loss-based proxies and epe_nas). ``loss_fn``: default
-    cross-entropy. ``split_data``: process the minibatch in that many parts (chosen automatically on CUDA OOM).
+    ``model``: any network returning logits or a dense output tensor (or a tuple whose first element is it), on
+    the same device as ``inputs``. ``targets``: what ``loss_fn(output, targets)`` takes (needed by the loss-based
+    proxies; epe_nas needs integer labels). ``loss_fn``: default cross-entropy. ``split_data``: process the minibatch in that many parts (chosen automatically on CUDA OOM).
     ``seed``: seeds dropout and zen's Gaussian draws. Raises :class:`ProxyError` (a ValueError) naming the proxy
     when it is unknown or its assumptions fail (e.g. nwot without ReLU, zen without global average pooling).
     """
@@ -154,7 +159,11 @@ def compute(
 
 
 __all__ = [
+    "PASS_REGISTRY",
     "REGISTRY",
+    "PassContext",
+    "PassResults",
+    "PassSpec",
     "ProxyError",
     "ProxyResult",
     "ProxySpec",
@@ -163,5 +172,8 @@ __all__ = [
     "compute_detailed",
     "passes_for",
     "register",
+    "register_pass",
     "resolve",
+    "unregister",
+    "unregister_pass",
 ]

@@ -40,4 +40,5 @@ def epe_nas(r: PassResults) -> float:
     """EPE-NAS score of the minibatch."""
     if r.targets is None or r.targets.ndim != 1 or not np.issubdtype(r.targets.dtype, np.integer):
         raise ProxyError("epe_nas", "needs integer class labels (targets of shape [N]) to group samples by class")
-    return epe_score(r.jacobian, r.targets, int(r.n_outputs))
+    jac = r["jacobian"]
+    return epe_score(jac.rows, r.targets, jac.n_outputs)

@@ -10,4 +10,4 @@ from evoproxy.proxies.registry import register
 def grad_norm(r: PassResults) -> float:
     """Sum over conv/linear layers of ||dL/dW||_2 on one minibatch."""
     r.require_layers("grad_norm")
-    return float(sum(float(g.double().norm()) for g in r.weight_grads if g is not None))
+    return float(sum(float(g.double().norm()) for g in r["grad"] if g is not None))

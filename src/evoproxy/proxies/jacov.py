@@ -26,4 +26,4 @@ def jacov_score(jacobian: np.ndarray, k: float = 1e-5) -> float:
 @register("jacov", needs=("jacobian",))
 def jacov(r: PassResults) -> float:
     """Jacobian covariance score of the minibatch (NASLib definition)."""
-    return jacov_score(r.jacobian)
+    return jacov_score(r["jacobian"].rows)

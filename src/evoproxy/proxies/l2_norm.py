@@ -1,11 +1,20 @@
-"""l2_norm: sum over conv/linear layers of the Frobenius norm of the weight (NASLib ``l2_norm``)."""
+"""l2_norm: sum over conv/linear layers of the Frobenius norm of the weight (NASLib ``l2_norm``).
+
+Its ``weights`` pass runs nothing: the proxy reads the weights of the scored layers.
+"""
 
 from __future__ import annotations
 
 import torch
 
-from evoproxy.proxies.passes import PassResults
-from evoproxy.proxies.registry import register
+from evoproxy.proxies.passes import PassContext, PassResults
+from evoproxy.proxies.registry import register, register_pass
+
+
+@register_pass("weights", order=0.0, needs_data=False)
+def weights_pass(ctx: PassContext) -> None:
+    """No network pass: the weights are read as they are."""
+    return None
 
 
 @register("l2_norm", needs=("weights",))

@@ -11,4 +11,4 @@ def plain(r: PassResults) -> float:
     """Sum over conv/linear weights of dL/dW * W (no absolute value)."""
     layers = r.require_layers("plain")
     return float(sum(float((g.double() * m.weight.detach().double()).sum())
-                     for m, g in zip(layers, r.weight_grads, strict=True) if g is not None))
+                     for m, g in zip(layers, r["grad"], strict=True) if g is not None))

@@ -14,4 +14,4 @@ def snip(r: PassResults) -> float:
     """Sum over conv/linear weights of |dL/dW * W|."""
     layers = r.require_layers("snip")
     return float(sum(float((g.double() * m.weight.detach().double()).abs().sum())
-                     for m, g in zip(layers, r.weight_grads, strict=True) if g is not None))
+                     for m, g in zip(layers, r["grad"], strict=True) if g is not None))
