@@ -182,3 +182,30 @@ def test_seeded_random_restores_the_callers_stream() -> None:
     assert [random.random() for _ in range(3)] == want
     with seeded_random(7):
         assert random.random() == inside
+
+
+def test_validation_holds_out_a_fold_and_select_ranks_runs_by_gain(tmp_path: Path) -> None:
+    from evoproxy.sr.engine import validation_fold
+    from evoproxy.sr.select import final_proxy
+
+    pids = ["s1/a", "s1/b", "s2/a", "s3/a"]
+    assert [validation_fold("loso", pids, s) for s in range(4)] == [["s1/a", "s1/b"], ["s2/a"], ["s3/a"],
+                                                                    ["s1/a", "s1/b"]]
+    assert validation_fold("lopo", pids, 2) == ["s2/a"] and validation_fold("none", pids, 0) == []
+    assert validation_fold("loso", ["s1/a", "s1/b"], 0) == []  # one space: nothing to hold out
+    tables = [make_table("s1", "a", 120, 0), make_table("s1", "b", 120, 1), make_table("s2", "a", 90, 2),
+              make_table("s3", "a", 90, 3)]
+    cfg = {**TINY, "validation": "loso", "rank_runs_by": "validation", "final": "ensemble", "ensemble_size": 2}
+    runs = []
+    for seed in range(3):
+        r = evolve(tables, cfg, seed=seed, split_cfg={"n_train": 60})
+        v = r["validation"]
+        assert v["problems"] == validation_fold("loso", pids, seed)
+        assert not set(v["problems"]) & set(v["fit_problems"]) and sorted(v["problems"] + v["fit_problems"]) == pids
+        assert v["gain"] == pytest.approx(v["score"] - v["baseline_score"])
+        runs.append((f"run_{seed}.json", r))
+    out = final_proxy(runs)
+    gains = sorted(((r["validation"]["gain"], -r["seed"]) for _, r in runs), reverse=True)
+    assert out["seed"] == [-s for _, s in gains[:2]]
+    with pytest.raises(ValueError, match="needs a validation scheme"):
+        evolve(tables, {**TINY, "rank_runs_by": "validation"}, seed=0)

@@ -6,9 +6,11 @@ For each test problem (its test split per :func:`evoproxy.problems.split`) this 
 - ``run``: each independent GP run of the training set on its own (``run_<seed>``), so the spread over seeds is
   reported next to the final proxy;
 - ``handcrafted``: each of the 13 zero-cost proxies on its own;
-- ``best_single``: the proxy with the highest mean Kendall tau on the *training* problems' train splits (chosen
-  once per training set, never per test problem);
-- ``ensemble``: mean rank of all proxies (``ensemble_all``) and of the top 3 on training (``ensemble_top3``);
+- ``best_single``: the proxy with the highest mean Kendall tau on the *training* problems' train splits, among the
+  proxies the test problem has (which proxies a table holds is known without labels; the ranking itself never looks
+  at the test problem);
+- ``ensemble``: mean rank of all proxies (``ensemble_all``) and of the top 3 on training (``ensemble_top3``, among
+  the proxies the test problem has);
 - ``supervised``: a HistGradientBoostingRegressor on the proxy values of ``n_supervised`` labelled archs drawn
   from the test problem's train split (an upper reference that uses labels; not zero-cost).
 
@@ -135,11 +137,11 @@ def evaluate(
     """Long table (one row per test problem x method) of the evolved proxy, its runs (``(name, scorer)``) and all
     baselines on test splits."""
     trains = [split(t, n_train, split_seed, max_train_fraction)[0] for t in train_problems]
-    ranking = rank_proxies_on_training(trains)
-    best = str(ranking.index[0])
-    top3 = list(ranking.index[:3])
+    ranking = list(rank_proxies_on_training(trains).index)
     rows: list[dict] = []
     for k, table in enumerate(test_problems):
+        have = [p for p in ranking if p in set(table.proxies)] or ranking
+        best, top3 = have[0], have[:3]
         train, test = split(table, n_train, split_seed, max_train_fraction)
         y = test.target
         pid = table.id
@@ -162,10 +164,7 @@ def evaluate(
         if n_supervised > 0 and train.n >= 10:
             xs = supervised_scores(train, test, n_supervised, seed + k)
             rows.append(_row(pid, f"supervised_hgb({min(n_supervised, train.n)})", "supervised", xs, y))
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    df.attrs["best_single"] = best
-    df.attrs["top3"] = top3
-    return df
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def evaluate_file(

@@ -10,7 +10,8 @@ from evoproxy.sr.fitness import AGGREGATES, METRICS
 
 SELECTIONS = ("tournament", "lexicase")
 FINALS = ("best", "ensemble")
-RUN_RANKINGS = ("train_fitness",)
+RUN_RANKINGS = ("train_fitness", "validation")
+VALIDATIONS = ("none", "loso", "lopo")
 
 
 @dataclass
@@ -40,6 +41,7 @@ class SRConfig:
     multiobjective: bool = False  # NSGA-II on (fitness, -size); the run also stores the Pareto front
     select: str = "best"  # best | knee: which Pareto formula is the run's result (multi-objective)
     hall_of_fame: int = 10
+    validation: str = "none"  # none | loso | lopo: each run holds out one fold of its training problems
     final: str = "best"  # best | ensemble: what `evoproxy select` builds from a training set's runs
     ensemble_size: int = 5  # final 'ensemble': the top this many runs
     rank_runs_by: str = "train_fitness"  # how select orders runs (best run / ensemble members)
@@ -71,6 +73,10 @@ class SRConfig:
             raise ValueError(f"{where}: selection {self.selection!r} not in {list(SELECTIONS)}")
         if not self.parsimony >= 0:
             raise ValueError(f"{where}: parsimony must be >= 0, got {self.parsimony!r}")
+        if self.validation not in VALIDATIONS:
+            raise ValueError(f"{where}: validation {self.validation!r} not in {list(VALIDATIONS)}")
+        if self.rank_runs_by == "validation" and self.validation == "none":
+            raise ValueError(f"{where}: rank_runs_by 'validation' needs a validation scheme (loso or lopo)")
         if self.final not in FINALS:
             raise ValueError(f"{where}: final {self.final!r} not in {list(FINALS)}")
         if self.ensemble_size < 1:

@@ -34,7 +34,15 @@ from evoproxy.problems import ProblemTable, SplitConfig, split
 from evoproxy.progress import Progress
 from evoproxy.sr import primitives
 from evoproxy.sr.config import SRConfig
-from evoproxy.sr.fitness import ProblemData, aggregate, case_groups, prefix_outputs, score_outputs, stack
+from evoproxy.sr.fitness import (
+    ProblemData,
+    aggregate,
+    case_groups,
+    outputs,
+    prefix_outputs,
+    score_outputs,
+    stack,
+)
 from evoproxy.sr.formula import Ast, Formula
 
 log = logging.getLogger(__name__)
@@ -289,6 +297,42 @@ def _case_scores(per_problem: np.ndarray, groups: tuple[np.ndarray, list[str]]) 
     return np.stack([per_problem[:, index == g].mean(axis=1) for g in range(len(names))], axis=1)
 
 
+def validation_fold(scheme: str, pids: Sequence[str], seed: int) -> list[str]:
+    """The training problems a run holds out for validation: fold ``seed mod K`` of the inner ``scheme`` (``loso``:
+    one search space of the training set; ``lopo``: one problem); none with ``none`` or when the training set has
+    fewer than two spaces (problems)."""
+    if scheme == "none":
+        return []
+    from evoproxy.protocols import evaluation_problems, trainsets
+
+    folds = [evaluation_problems(scheme, train, list(pids)) for train in trainsets(scheme, list(pids)).values()]
+    return folds[seed % len(folds)] if folds else []
+
+
+def _validate(cfg: SRConfig, res: dict[str, Any], fit_on: Sequence[ProblemData],
+              held_out: Sequence[ProblemData]) -> dict[str, Any]:
+    """Choose the run's formula among its hall of fame by validation score on the held-out training problems and
+    record it with the same-fold score of the best single proxy chosen on the other problems (``gain``), so runs
+    validated on different folds compare fairly."""
+    candidates = [h["formula"] for h in res["hall_of_fame"]]
+    pids = [d.pid for d in held_out]
+    groups = case_groups(pids, cfg.aggregate)
+    val = aggregate(score_outputs(outputs(candidates, stack(held_out)), held_out, cfg.metric), cfg.aggregate, groups)
+    pick = int(np.argmax(val))  # ties: the better training fitness (hall of fame order)
+    proxies = sorted({p for d in fit_on for p in d.columns} & {p for d in held_out for p in d.columns})
+    fit_groups = case_groups([d.pid for d in fit_on], cfg.aggregate)
+    singles = [["proxy", p] for p in proxies]
+    on_train = aggregate(score_outputs(outputs(singles, stack(fit_on)), fit_on, cfg.metric), cfg.aggregate, fit_groups)
+    best = int(np.argmax(on_train)) if singles else None
+    base = (float(aggregate(score_outputs(outputs([singles[best]], stack(held_out)), held_out, cfg.metric),
+                            cfg.aggregate, groups)[0]) if best is not None else 0.0)
+    chosen = res["hall_of_fame"][pick]
+    return {"ast": chosen["formula"], "train_fitness": chosen["fitness"],
+            "validation": {"problems": pids, "fit_problems": [d.pid for d in fit_on], "score": float(val[pick]),
+                           "baseline": proxies[best] if best is not None else None, "baseline_score": base,
+                           "gain": float(val[pick]) - base, "candidates": len(candidates), "chosen": pick}}
+
+
 def per_problem_scores(formula: Formula, table: ProblemTable, split_cfg: SplitConfig) -> dict[str, Any]:
     """Train and test n, Kendall tau-b and Spearman rho of a formula on one problem's shared split."""
     out = {}
@@ -314,12 +358,16 @@ def evolve(
     s = split_cfg
     train = [ProblemData.from_table(split(t, s.n_train, s.seed, s.max_train_fraction)[0], cfg.transform)
              for t in tables]
+    fold = validation_fold(cfg.validation, [d.pid for d in train], seed)
+    fit_on = [d for d in train if d.pid not in fold]
     if cfg.backend == "pysr":
         from evoproxy.sr.pysr_backend import evolve_pysr
 
-        res = evolve_pysr(cfg, train, seed)
+        res = evolve_pysr(cfg, fit_on, seed)
     else:
-        res = Engine(cfg, train, seed).run()
+        res = Engine(cfg, fit_on, seed).run()
+    if fold:
+        res.update(_validate(cfg, res, fit_on, [d for d in train if d.pid in fold]))
     formula = Formula.from_ast(res["ast"], transform=cfg.transform)
     per_problem = {t.id: per_problem_scores(formula, t, split_cfg) for t in tables}
     run = {
@@ -345,7 +393,7 @@ def evolve(
         },
         "history": res["history"],
     }
-    for key in ("pareto", "hall_of_fame"):
+    for key in ("pareto", "hall_of_fame", "validation"):
         if res.get(key) is not None:
             run[key] = res[key]
     run["wall_seconds"] = round(time.perf_counter() - t0, 3)

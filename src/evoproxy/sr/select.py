@@ -59,9 +59,21 @@ def method_of(runs: Sequence[RunFile]) -> SRConfig:
     return SRConfig.from_dict(configs[0], "run config")
 
 
+def run_score(run: dict[str, Any], by: str = "train_fitness") -> float:
+    """What select ranks a run by: its training fitness, or its validation gain over the best single proxy on the
+    problems it held out (comparable across runs that held out different folds)."""
+    if by == "validation":
+        v = run.get("validation")
+        if not v:
+            raise ValueError(f"select: run seed {run.get('seed')} has no validation record (evolved with "
+                             "validation: none?)")
+        return float(v["gain"])
+    return float(run["fitness"]["train_fitness"])
+
+
 def ranked(runs: Sequence[RunFile], by: str = "train_fitness") -> list[RunFile]:
     """Runs best first by ``by`` (ties: lowest seed)."""
-    return sorted(runs, key=lambda pr: (-float(pr[1]["fitness"]["train_fitness"]), int(pr[1].get("seed", 0))))
+    return sorted(runs, key=lambda pr: (-run_score(pr[1], by), int(pr[1].get("seed", 0))))
 
 
 def final_proxy(runs: Sequence[RunFile], tables: Sequence[ProblemTable] | None = None) -> dict[str, Any]:
@@ -71,7 +83,7 @@ def final_proxy(runs: Sequence[RunFile], tables: Sequence[ProblemTable] | None =
     split = SplitConfig.from_dict(_common(runs, "split"), "run 'split'")
     order = ranked(runs, cfg.rank_runs_by)
     candidates = [{"path": p, "seed": r.get("seed"), "train_fitness": r["fitness"]["train_fitness"],
-                   "text": r.get("text")} for p, r in order]
+                   "score": run_score(r, cfg.rank_runs_by), "text": r.get("text")} for p, r in order]
     if cfg.final == "best":
         path, best = order[0]
         out = dict(best)
