@@ -10,8 +10,10 @@ whatever whitespace or bracket style a file used:
   this mapping the NB101 network's parameter count equals the release's ``params`` on all 500 mirror archs).
 - ``nb301``: ``"[[(input, op) x 8 normal], [(input, op) x 8 reduce]]"``; the two edges of intermediate node k take
   inputs in 0..k+1, op ids 0..6 (DARTS ops).
-- ``tnb101_micro``: a 6-tuple over 4 ops (0=none 1=skip_connect 2=conv1x1 3=conv3x3), NB201 edge order.
-- ``tnb101_macro``: a 4- to 6-tuple of block codes 1..4.
+- ``tnb101_micro``: a 6-tuple over 4 ops (0=none 1=skip_connect 2=conv1x1 3=conv3x3) in the order of the
+  TransNAS-Bench-101 cell string ``a_bc_def``: edges (0,1), (0,2), (1,2), (0,3), (1,3), (2,3) (NASLib formats the
+  tuple into that string; this is not the NB201 edge order).
+- ``tnb101_macro``: a 4- to 6-tuple of block codes 1..4 (NASLib's zero padding to length 6 is stripped).
 
 This module is torch-free: ingest needs it, and so do the model builders in :mod:`evoproxy.spaces`.
 """
@@ -134,6 +136,8 @@ def _canon_tnb_micro(arch: str | Sequence) -> str:
 
 def _canon_tnb_macro(arch: str | Sequence) -> str:
     t = _int_tuple(_literal(arch, "tnb101_macro"), "tnb101_macro", arch)
+    while len(t) > 4 and t[-1] == 0:  # NASLib pads op indices with zeros to length 6
+        t = t[:-1]
     if not 4 <= len(t) <= 6 or any(not 1 <= v <= 4 for v in t):
         raise ArchEncodingError(f"tnb101_macro: arch {arch!r} must be 4 to 6 block codes in 1..4")
     return str(t)

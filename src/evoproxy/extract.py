@@ -6,6 +6,10 @@ one architecture at a time, for NAS that scores new candidates online: it loads 
 device, and builds each network with a seed derived from (seed, space, arch), so an arch gets the same values
 whenever and in whatever order it is evaluated. ``fill(...)`` merges computed proxies into a benchmark table that
 lacks them.
+
+The protocol follows the release: per (space, dataset) the batch size NAS-Bench-Suite-Zero used
+(:data:`RELEASE_BATCH_SIZE`), the task's network, input and loss (TransNAS-Bench-101 tasks included), and no images at
+all when only data-free proxies are asked for.
 """
 
 from __future__ import annotations
@@ -27,15 +31,59 @@ from evoproxy import PROXIES
 from evoproxy.problems import ProblemTable, load_table, save_table
 from evoproxy.progress import Progress
 from evoproxy.proxies import ProxyResult, compute_detailed, resolve
+from evoproxy.spaces.base import IMAGE_TASKS, TaskSpec
 
 log = logging.getLogger(__name__)
 
 NUM_CLASSES: dict[str, int] = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}
-"""Output classes of the image tasks a space's network is built for."""
+"""Output classes of the image tasks the NB101 / NB201 / NB301 networks are built for."""
+
+DEFAULT_BATCH_SIZE = 32
+"""NASLib's zero-cost configuration (``naslib/runners/zc/zc_config.yaml``: ``batch_size: 32``)."""
+
+RELEASE_BATCH_SIZE: dict[tuple[str, str], int] = {
+    ("nb201", "cifar10"): 64,
+    ("nb201", "ImageNet16-120"): 64,
+    ("nb201", "cifar100"): 32,
+    ("nb101", "cifar10"): 32,
+    ("nb301", "cifar10"): 32,
+    **{(space, task): 32 for space in ("tnb101_micro", "tnb101_macro")
+       for task in ("class_scene", "class_object", "jigsaw", "room_layout")},
+}
+"""The minibatch size NAS-Bench-Suite-Zero computed each (space, dataset)'s proxies with. Evidence: jacov is at most
+-N for N images (-sum(log v + 1/v) over the N eigenvalues of a correlation matrix, whose trace is N) and near -N for
+nets with little input correlation, so the largest released jacov pins N: -64.95 (nb201/cifar10), -68.56
+(nb201/ImageNet16-120), -32.22 (nb201/cifar100), -32.16 (nb101), -32.18 (nb301), -32.01 or -32.02 on all eight
+TransNAS-Bench-101 tasks (mirror of the release). Other (space, dataset) pairs, e.g. the TNB pixel-level tasks,
+which the release does not cover, get NASLib's configured 32."""
+
+DATA_FREE_PASSES = frozenset({"weights", "stats", "synflow", "zen"})
+"""Passes that read only the shape of the minibatch (params, flops, l2_norm, synflow, zen need no images)."""
 
 
 class ExtractError(ValueError):
     """Bad extraction input (archs file, resume target, settings)."""
+
+
+def release_batch_size(space: str, dataset: str) -> int:
+    """The batch size of the release's protocol for ``space`` / ``dataset`` (:data:`RELEASE_BATCH_SIZE`)."""
+    from evoproxy.spaces import ALIASES
+
+    return RELEASE_BATCH_SIZE.get((ALIASES.get(space, space), dataset), DEFAULT_BATCH_SIZE)
+
+
+def _pass_needs_data(name: str) -> bool:
+    from evoproxy.proxies import registry
+
+    spec = getattr(registry, "PASS_REGISTRY", {}).get(name)
+    return bool(spec.needs_data) if spec is not None else name not in DATA_FREE_PASSES
+
+
+def needs_data(names: Iterable[str] | str | None) -> bool:
+    """Whether any of the proxies needs real images and labels (a pass that reads more than the batch shape)."""
+    from evoproxy.proxies import REGISTRY
+
+    return any(_pass_needs_data(p) for n in resolve(names) for p in REGISTRY[n].needs)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -75,18 +123,58 @@ def _space_name(space: Any) -> str:
     return space if isinstance(space, str) else getattr(space, "name", type(space).__name__)
 
 
-class ProxyEvaluator:
-    """Proxies of single architectures of one search space on one fixed minibatch (loaded once, kept on device).
+def _task_spec(space: Any, dataset: str, num_classes: int | None) -> TaskSpec:
+    """The space's :class:`TaskSpec` of ``dataset``; for spaces without task specs, the CIFAR-style image task."""
+    if hasattr(space, "task"):
+        try:
+            return space.task(dataset)
+        except ValueError as exc:
+            if num_classes is None:
+                raise ExtractError(str(exc)) from exc
+    if dataset in IMAGE_TASKS:
+        return IMAGE_TASKS[dataset]
+    if num_classes is None:
+        raise ExtractError(f"unknown dataset {dataset!r}: expected one of {sorted(NUM_CLASSES)}")
+    return TaskSpec(dataset, (3, 32, 32), num_classes)
 
-    ``ProxyEvaluator("nb201", "cifar10", batch_size=64, seed=0, device="auto", data_file=None)
+
+def proxy_labels(task: TaskSpec, targets: torch.Tensor | None) -> torch.Tensor | None:
+    """The class labels epe_nas groups samples by: the targets themselves for integer labels, their argmax for soft
+    class distributions and room-layout vectors (NASLib's "hack to handle TNB101 classification tasks"), ``None``
+    for pixel-level targets, on which NASLib's epe_nas fails (its release value is the NaN sentinel)."""
+    if targets is None or task.target in ("class", "permutation"):
+        return targets
+    if task.target in ("soft", "regression"):
+        return targets.argmax(dim=1)
+    return None
+
+
+def _merge(parts: list[ProxyResult], names: list[str]) -> ProxyResult:
+    values = {k: v for p in parts for k, v in p.values.items()}
+    times = {k: v for p in parts for k, v in p.times.items()}
+    passes = list(dict.fromkeys(x for p in parts for x in p.passes))
+    return ProxyResult({n: values[n] for n in names}, {n: times[n] for n in names}, passes,
+                       max(p.split_data for p in parts))
+
+
+class ProxyEvaluator:
+    """Proxies of single architectures of one search space and task on one fixed minibatch (kept on the device).
+
+    ``ProxyEvaluator("nb201", "cifar10", seed=0, device="auto", data_file=None)
     .evaluate("(2, 2, 3, 0, 4, 1)", ["nwot", "synflow"]) -> {"nwot": ..., "synflow": ...}``
+
+    ``batch_size`` defaults to the release's (:func:`release_batch_size`). The minibatch is loaded on first use by a
+    proxy that needs images, so data-free proxies (params, flops, l2_norm, synflow, zen) run without any data: they
+    get a placeholder batch of the task's input shape (they read only its shape; their values are the same as with
+    real images). The loss and the labels follow the task: the space's ``loss_fn(task)`` (e.g. soft-label
+    cross-entropy on TransNAS-Bench-101 class_*), and epe_nas gets :func:`proxy_labels`.
     """
 
     def __init__(
         self,
         space: Any,
         dataset: str = "cifar10",
-        batch_size: int = 64,
+        batch_size: int | None = None,
         seed: int = 0,
         device: str | torch.device = "auto",
         data_file: str | os.PathLike[str] | None = None,
@@ -98,40 +186,101 @@ class ProxyEvaluator:
         self.space = _get_space(space)
         self.space_name = _space_name(space)
         self.dataset = dataset
-        self.batch_size = int(batch_size)
+        self.task = _task_spec(self.space, dataset, num_classes)
+        registered = getattr(self.space, "name", "") or self.space_name
+        self.batch_size = int(batch_size) if batch_size is not None else release_batch_size(registered, dataset)
+        if self.batch_size < 1:
+            raise ExtractError(f"batch size must be >= 1, got {self.batch_size}")
         self.seed = int(seed)
         self.device = resolve_device(device)
-        if num_classes is None:
-            if dataset not in NUM_CLASSES:
-                raise ExtractError(f"unknown dataset {dataset!r}: expected one of {sorted(NUM_CLASSES)}")
-            num_classes = NUM_CLASSES[dataset]
-        self.num_classes = num_classes
-        if inputs is None:
-            from evoproxy.data import load_batch
-
-            kwargs = {} if root is None else {"root": root}
-            inputs, targets = load_batch(dataset, self.batch_size, self.seed, data_file=data_file, **kwargs)
-        self.inputs = inputs.to(self.device)
-        self.targets = None if targets is None else targets.to(self.device)
+        self.num_classes = num_classes if num_classes is not None else self.task.num_outputs
+        self._custom_classes = num_classes is not None
+        self.data_file, self.root = data_file, root
+        self._inputs = None if inputs is None else inputs.to(self.device)
+        self._targets = None if targets is None else targets.to(self.device)
+        self._placeholder: torch.Tensor | None = None
+        loss = getattr(self.space, "loss_fn", None)
+        self.loss_fn = loss(dataset) if callable(loss) and hasattr(self.space, "task") else None
         self.max_split = 1
+
+    def _load(self) -> None:
+        if self._inputs is not None:
+            return
+        from evoproxy.data import load_task_batch
+
+        kwargs = {} if self.root is None else {"root": self.root}
+        x, y = load_task_batch(self.dataset, self.batch_size, self.seed, data_file=self.data_file, **kwargs)
+        self._inputs, self._targets = x.to(self.device), y.to(self.device)
+
+    @property
+    def inputs(self) -> torch.Tensor:
+        """The minibatch (loaded on first access)."""
+        self._load()
+        return self._inputs
+
+    @property
+    def targets(self) -> torch.Tensor | None:
+        """The minibatch's labels (loaded on first access)."""
+        self._load()
+        return self._targets
+
+    def placeholder(self) -> torch.Tensor:
+        """A zero batch of the task's input shape, for proxies that read only the shape (the real one if loaded)."""
+        if self._inputs is not None:
+            return self._inputs
+        if self._placeholder is None:
+            self._placeholder = torch.zeros((self.batch_size, *self.task.input_shape), device=self.device)
+        return self._placeholder
 
     def canonical(self, arch: Any) -> str:
         return self.space.canonical(arch)
 
     def model(self, arch: Any) -> torch.nn.Module:
-        """The network of ``arch`` with weights seeded by :func:`arch_seed`, on the device."""
+        """The network of ``arch`` for the task, with weights seeded by :func:`arch_seed`, on the device."""
         arch = self.canonical(arch)
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(arch_seed(self.seed, self.space_name, arch))
-            net = self.space.to_model(arch, num_classes=self.num_classes)
+            if hasattr(self.space, "model_for"):
+                net = self.space.model_for(arch, self.dataset,
+                                           num_classes=self.num_classes if self._custom_classes else None)
+            else:
+                net = self.space.to_model(arch, num_classes=self.num_classes)
         return net.to(self.device)
 
     def evaluate_detailed(self, arch: Any, names: Iterable[str] | str | None = None) -> ProxyResult:
         """Values, per-proxy seconds and passes of ``arch``."""
-        res = compute_detailed(self.model(arch), self.inputs, self.targets, names, seed=self.seed)
+        names = resolve(names)
+        net = self.model(arch)
+        if not needs_data(names):
+            res = compute_detailed(net, self.placeholder(), None, names, seed=self.seed)
+        else:
+            labels = proxy_labels(self.task, self.targets)
+            if "epe_nas" not in names or labels is self.targets:
+                res = compute_detailed(net, self.inputs, self.targets, names, self.loss_fn, seed=self.seed)
+            else:
+                res = self._split_labels(net, names, labels)
         self.max_split = max(self.max_split, res.split_data)
         return res
+
+    def _split_labels(self, net: torch.nn.Module, names: list[str], labels: torch.Tensor | None) -> ProxyResult:
+        """epe_nas groups samples by class labels while the loss needs the task's own targets: epe_nas (with the
+        proxies that read no labels, sharing its pass) on ``labels``, the rest on the targets; ``labels`` None gives
+        epe_nas NaN, as NASLib's epe_nas fails on pixel-level targets."""
+        from evoproxy.proxies import REGISTRY
+
+        free = set(REGISTRY["epe_nas"].needs) | set(REGISTRY["nwot"].needs)
+        first = [] if labels is None else [
+            n for n in names if n == "epe_nas" or all(p in free or not _pass_needs_data(p) for p in REGISTRY[n].needs)]
+        rest = [n for n in names if n not in first and n != "epe_nas"]
+        parts = []
+        if rest:
+            parts.append(compute_detailed(net, self.inputs, self.targets, rest, self.loss_fn, seed=self.seed))
+        if labels is None:
+            parts.append(ProxyResult({"epe_nas": math.nan}, {"epe_nas": 0.0}, [], 1))
+        else:
+            parts.append(compute_detailed(net, self.inputs, labels, first, seed=self.seed))
+        return _merge(parts, names)
 
     def evaluate(self, arch: Any, names: Iterable[str] | str | None = None) -> dict[str, float]:
         """``{proxy: value}`` of ``arch`` (default: all 13 proxies)."""
@@ -231,7 +380,7 @@ def extract(
     archs: str | int | Sequence[Any],
     proxies: Iterable[str] | str | None = "all",
     dataset: str = "cifar10",
-    batch_size: int = 64,
+    batch_size: int | None = None,
     seed: int = 0,
     device: str | torch.device = "auto",
     data_file: str | os.PathLike[str] | None = None,
@@ -243,6 +392,9 @@ def extract(
 ) -> ProblemTable:
     """Compute ``proxies`` for ``archs`` of ``space`` on one ``dataset`` minibatch and write a ProblemTable to
     ``out`` (no accuracy column; metadata device, torch, batch_size, seed, computed_proxies, space, task).
+
+    ``batch_size`` None is the release's for (space, dataset) (:func:`release_batch_size`); data-free proxies need
+    no ``data_file`` (no images are read or downloaded when every requested proxy is data-free).
 
     Resumable: each finished arch is appended (and flushed) to ``<out>.journal.jsonl``; the Parquet is rewritten
     atomically every ``checkpoint_every`` archs and at the end, when the journal is removed. Re-running skips the

@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Search a space for the architecture with the best objective (formula or proxy); ground truth "
                     "is only looked up afterwards, to report the accuracy and rank of the result.")
     p.add_argument("--space", default="nb201", help="search space (default nb201)")
-    p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100, ImageNet16-120 (nb201) or a task name")
+    p.add_argument("--dataset", default=None,
+                   help="cifar10 (default), cifar100, ImageNet16-120 (nb201) or a task name (TransNAS-Bench-101: "
+                        "class_scene (default), class_object, jigsaw, room_layout, ...)")
     p.add_argument("--objective", required=True,
                    help="FormulaRun JSON file, a proxy name (e.g. nwot), or 'random' (a uniformly random arch)")
     p.add_argument("--mode", choices=("lookup", "online"), default="lookup",
@@ -33,8 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget-seconds", type=float, help="stop after this many wall seconds")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="online mode: cpu, cuda, cuda:N or auto")
-    p.add_argument("--batch-size", type=int, default=64, help="online mode: minibatch size for the proxies")
-    p.add_argument("--images", help="online mode: dataset file (CIFAR npz or official tarball/folder)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="online mode: minibatch size for the proxies (default: the release's for the space and task)")
+    p.add_argument("--images",
+                   help="online mode: dataset file (CIFAR npz or official tarball/folder; a Taskonomy folder for "
+                        "TransNAS-Bench-101 tasks); not needed for data-free objectives (params, flops, l2_norm, "
+                        "synflow, zen)")
     p.add_argument("--out", required=True, help="result JSON (written atomically, also on Ctrl-C)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
@@ -46,15 +52,21 @@ def _raise_interrupt(signum: int, frame: Any) -> None:  # noqa: ARG001
 
 def _online_objective(args: argparse.Namespace, space: Any, formula: Any) -> tuple[Any, dict[str, Any]]:
     """Build the online objective from the extraction stage (imports torch only here)."""
+    from evoproxy.data.taskonomy import TASKONOMY_TASKS
     from evoproxy.nas.objective import OnlineObjective
 
     try:
-        from evoproxy.extract import ProxyEvaluator
+        from evoproxy.extract import ProxyEvaluator, needs_data
     except ImportError as exc:  # pragma: no cover - the extraction stage is part of the package
         raise CLIError(f"online mode needs evoproxy.extract.ProxyEvaluator ({exc})") from exc
     evaluator = ProxyEvaluator(space=space, dataset=args.dataset, batch_size=args.batch_size, seed=args.seed,
                                device=args.device, data_file=args.images)
-    info = {"device": str(getattr(evaluator, "device", args.device)), "batch_size": args.batch_size,
+    if needs_data(list(formula.proxies)):
+        if args.images is None and args.dataset in TASKONOMY_TASKS:
+            raise CLIError(f"objective {args.objective} uses proxies that need images ({', '.join(formula.proxies)}):"
+                           f" pass --images with a Taskonomy folder for {args.space}/{args.dataset}")
+        evaluator.inputs  # noqa: B018 - load the minibatch now: a bad --images file fails before the search
+    info = {"device": str(getattr(evaluator, "device", args.device)), "batch_size": evaluator.batch_size,
             "images": args.images}
     return OnlineObjective(formula, evaluator), info
 
@@ -72,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if args.mode == "lookup" and not args.data:
         raise CLIError("lookup mode needs --data (the folder of ingested tables)")
     space = get_space(args.space)
+    args.dataset = args.dataset or space.default_task
     name, formula, objective_info = resolve_objective(args.objective)
     extra: dict[str, Any] = {"args": {k: v for k, v in vars(args).items() if k not in ("func", "command")}}
     setup_t = time.perf_counter()

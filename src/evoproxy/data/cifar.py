@@ -18,6 +18,7 @@ import os
 import pickle
 import tarfile
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,10 +143,10 @@ def read_npz(path: str | os.PathLike[str], split: str = "train") -> tuple[np.nda
             if xk not in keys or yk not in keys:
                 raise DataError(f"{path}: expected arrays {xk!r} and {yk!r}, found {sorted(keys)}")
             x, y = d[xk], d[yk]
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         if isinstance(exc, DataError):
             raise
-        raise DataError(f"{path}: cannot read npz: {exc}") from exc
+        raise DataError(f"{path}: not a readable npz file (truncated or not a zip archive?): {exc}") from exc
     if x.dtype != np.uint8:
         raise DataError(f"{path}: {xk} must be uint8 images (0..255), got dtype {x.dtype}")
     if x.ndim == 4 and x.shape[-1] != 3 and x.shape[1] == 3:

@@ -14,9 +14,10 @@ from evoproxy.spaces.base import SearchSpace
 SPACES: dict[str, type[SearchSpace]] = {}
 """Registered space classes by name (filled as the space modules are imported)."""
 
-ALIASES: dict[str, str] = {"darts": "nb301", "nasbench201": "nb201", "nasbench101": "nb101", "nasbench301": "nb301"}
+ALIASES: dict[str, str] = {"darts": "nb301", "nasbench201": "nb201", "nasbench101": "nb101", "nasbench301": "nb301",
+                           "transbench101_micro": "tnb101_micro", "transbench101_macro": "tnb101_macro"}
 
-_MODULES: tuple[str, ...] = ("nb201", "nb101", "darts")
+_MODULES: tuple[str, ...] = ("nb201", "nb101", "darts", "tnb101_micro", "tnb101_macro")
 
 
 def register(name: str) -> Callable[[type[SearchSpace]], type[SearchSpace]]:
@@ -36,7 +37,8 @@ def _load_all() -> None:
 
 
 def get_space(name: str) -> SearchSpace:
-    """A fresh instance of the registered space ``name`` (aliases: darts -> nb301, nasbench201 -> nb201, ...)."""
+    """A fresh instance of the registered space ``name`` (aliases: darts -> nb301, nasbench201 -> nb201,
+    transbench101_micro -> tnb101_micro, ...)."""
     _load_all()
     key = ALIASES.get(name, name)
     if key not in SPACES:

@@ -8,7 +8,8 @@ only :meth:`SearchSpace.to_model` imports torch (lazily), so sampling archs cost
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,6 +18,29 @@ from evoproxy.encodings import ArchEncodingError, canonical_arch
 
 if TYPE_CHECKING:
     import torch
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task (dataset) a space's networks are built for: what a sample looks like and what the labels are.
+
+    ``input_shape`` is one sample (e.g. ``(3, 32, 32)``; jigsaw tiles ``(9, 3, 64, 64)``); ``num_outputs`` the
+    classes (or regression outputs, or output channels of a pixel task); ``target`` the label kind: ``class``
+    (integer labels), ``soft`` (class distributions), ``regression`` (vectors), ``permutation`` (integer jigsaw
+    permutation ids), ``pixel_class`` (per-pixel integer labels) or ``image`` (per-pixel regression)."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    num_outputs: int
+    target: str = "class"
+
+
+IMAGE_TASKS: dict[str, TaskSpec] = {
+    "cifar10": TaskSpec("cifar10", (3, 32, 32), 10),
+    "cifar100": TaskSpec("cifar100", (3, 32, 32), 100),
+    "ImageNet16-120": TaskSpec("ImageNet16-120", (3, 16, 16), 120),
+}
+"""The image-classification tasks of the NB101 / NB201 / NB301 networks."""
 
 
 class SearchSpace(ABC):
@@ -54,6 +78,25 @@ class SearchSpace(ABC):
     @abstractmethod
     def to_model(self, arch: str | Sequence[Any], num_classes: int | None = None) -> torch.nn.Module:
         """The benchmark's network for ``arch``: a classifier taking NCHW images, returning logits."""
+
+    tasks: Mapping[str, TaskSpec] = IMAGE_TASKS
+    """Tasks (``--dataset`` names) the space's networks are built for."""
+    default_task: str = "cifar10"
+
+    def task(self, name: str) -> TaskSpec:
+        """The :class:`TaskSpec` of ``name``; a ValueError naming the known tasks otherwise."""
+        if name not in self.tasks:
+            raise ValueError(f"search space {self.name!r} has no task {name!r}; expected one of {sorted(self.tasks)}")
+        return self.tasks[name]
+
+    def model_for(self, arch: str | Sequence[Any], task: str, num_classes: int | None = None) -> torch.nn.Module:
+        """The benchmark's network of ``arch`` for ``task`` (``num_classes`` overrides the task's classes)."""
+        return self.to_model(arch, num_classes=num_classes or self.task(task).num_outputs)
+
+    def loss_fn(self, task: str) -> Callable | None:
+        """The loss the release's gradient proxies used on ``task`` (``None``: cross-entropy on integer labels)."""
+        self.task(task)
+        return None
 
     def describe(self, arch: str | Sequence[Any]) -> str:
         """Human-readable form of ``arch`` in the space's own notation (e.g. NB201 cell string, DARTS genotype)."""
