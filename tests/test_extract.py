@@ -207,3 +207,147 @@ def test_nonfinite_values_become_nan(tmp_path, evaluator, monkeypatch):
     t = extract(ToySpace(), 2, "nwot", out=tmp_path / "n.parquet", evaluator=evaluator, progress=False)
     assert t.df["nwot"].isna().all()
     assert t.meta["nonfinite_counts"] == {"nwot": 2}
+
+
+# ------------------------------------------------------------------------------ the release's protocol, TNB tasks
+from evoproxy.extract import RELEASE_BATCH_SIZE, proxy_labels, release_batch_size  # noqa: E402
+
+
+def test_release_batch_size_table():
+    assert release_batch_size("nb201", "cifar10") == 64
+    assert release_batch_size("nb201", "ImageNet16-120") == 64
+    assert release_batch_size("nb201", "cifar100") == 32
+    assert release_batch_size("nb101", "cifar10") == release_batch_size("nb301", "cifar10") == 32
+    assert release_batch_size("darts", "cifar10") == 32  # aliases resolve
+    for space in ("tnb101_micro", "tnb101_macro"):
+        for task in ("class_scene", "class_object", "jigsaw", "room_layout", "segmentsemantic"):
+            assert release_batch_size(space, task) == 32
+    assert release_batch_size("toy", "cifar10") == 32  # NASLib's configured default
+    x, y = torch.randn(4, 3, 8, 8), torch.randint(0, 10, (4,))
+    assert ProxyEvaluator("nb201", "cifar10", device="cpu", inputs=x, targets=y).batch_size == 64
+    assert ProxyEvaluator("nb201", "cifar100", device="cpu", inputs=x, targets=y).batch_size == 32
+    assert ProxyEvaluator("nb201", "cifar10", 16, device="cpu", inputs=x, targets=y).batch_size == 16
+    with pytest.raises(ExtractError, match="has no task 'class_scene'"):
+        ProxyEvaluator("nb201", "class_scene", device="cpu")
+
+
+@pytest.mark.integration
+def test_release_batch_sizes_match_the_released_jacov(mirror_dir):
+    """jacov <= -N for N images (the trace of an N x N correlation matrix is N and log v + 1/v >= 1), with near
+    equality for the least correlated nets: the largest released jacov of each problem lies in (-(N + 8), -N]."""
+    import json
+
+    files = {"nb101": "zc_nasbench101.json", "nb201": "zc_nasbench201.json", "nb301": "zc_nasbench301.json",
+             "tnb101_micro": "zc_transbench101_micro.json", "tnb101_macro": "zc_transbench101_macro.json"}
+    checked = 0
+    for space, name in files.items():
+        for task, recs in json.loads((mirror_dir / name).read_text()).items():
+            j = np.array([r["jacov"]["score"] for r in recs.values() if "jacov" in r], dtype=float)
+            j = j[np.isfinite(j) & (j > -1e7)]
+            n = release_batch_size(space, task)
+            assert -(n + 8) < j.max() <= -n + 1e-9, (space, task, j.max(), n)
+            assert RELEASE_BATCH_SIZE[(space, task)] == n
+            checked += 1
+    assert checked == 13
+
+
+def test_data_free_proxies_need_no_images(tmp_path, monkeypatch):
+    """params/flops/synflow/zen read only the batch shape: no data file, and nothing is downloaded."""
+    empty = tmp_path / "datasets"
+    empty.mkdir()
+    monkeypatch.setenv("EVOPROXY_DATA_ROOT", str(empty))
+    archs = tmp_path / "archs.txt"
+    archs.write_text("(0, 0, 0, 0, 0, 0)\n(0, 0, 0, 0, 0, 4)\n")  # all-skip, and one avg-pool edge
+    out = tmp_path / "nb201.parquet"
+    assert main(["extract", "--space", "nb201", "--archs", str(archs), "--proxies", "params,flops",
+                 "--device", "cpu", "--out", str(out)]) == 0
+    t = load_table(out, require_target=False)
+    assert t.df.set_index("arch").loc["(0, 0, 0, 0, 0, 0)", "params"] == pytest.approx(0.073306, abs=1e-9)
+    assert t.meta["batch_size"] == 64 and t.meta["data_file"] is None
+    assert list(empty.iterdir()) == []  # no CIFAR download
+    tnb = tmp_path / "tnb.txt"
+    tnb.write_text("(0, 0, 0, 1, 0, 0)\n")
+    out = tmp_path / "tnb.parquet"
+    assert main(["extract", "--space", "tnb101_micro", "--dataset", "class_scene", "--archs", str(tnb),
+                 "--proxies", "params,flops,synflow", "--device", "cpu", "--out", str(out)]) == 0
+    t = load_table(out, require_target=False)
+    row = t.df.iloc[0]
+    stem = 3 * 9 * 32 + 2 * 32 + 32 * 9 * 64 + 2 * 64
+    # one skip edge node0 -> node3: a FactorizedReduce in each of the 3 reducing cells (64->128->256->512)
+    fr = sum(2 * (c * c) + 4 * c for c in (64, 128, 256))
+    assert row["params"] == pytest.approx((stem + fr + 512 * 63 + 63) / 1e6, abs=1e-9)
+    assert math.isfinite(row["synflow"]) and row["synflow"] > 0
+    assert t.meta["space"] == "tnb101_micro" and t.meta["task"] == "class_scene" and t.meta["batch_size"] == 32
+    ev = ProxyEvaluator("tnb101_micro", "class_scene", device="cpu")
+    assert ev.evaluate("(0, 0, 0, 1, 0, 0)", ["synflow"])["synflow"] == row["synflow"]
+    assert ev._inputs is None  # the evaluator never loaded a batch
+
+
+def test_proxy_labels_per_task():
+    from evoproxy.spaces import get_space
+
+    micro = get_space("tnb101_micro")
+    soft = torch.tensor([[0.1, 0.9], [0.8, 0.2]])
+    assert proxy_labels(micro.task("class_object"), soft).tolist() == [1, 0]
+    assert proxy_labels(micro.task("room_layout"), torch.tensor([[0.0, -1.0, 2.0]])).tolist() == [2]
+    ids = torch.tensor([3, 999])
+    assert proxy_labels(micro.task("jigsaw"), ids) is ids
+    assert proxy_labels(micro.task("segmentsemantic"), torch.zeros(2, 4, 4, dtype=torch.long)) is None
+    assert proxy_labels(get_space("nb201").task("cifar10"), ids) is ids
+
+
+@pytest.fixture
+def taskonomy_dir(tmp_path):
+    from test_data_taskonomy import make_taskonomy
+
+    return make_taskonomy(tmp_path / "taskonomy", points=2)
+
+
+def test_tnb_losses_and_labels_reach_the_proxies(taskonomy_dir):
+    """class_object: the gradient proxies use the soft-label loss, epe_nas the argmax labels."""
+    from evoproxy.spaces.tnb101_net import SoftmaxCrossEntropyWithLogits
+
+    ev = ProxyEvaluator("tnb101_micro", "class_object", batch_size=2, seed=0, device="cpu", data_file=taskonomy_dir)
+    arch = "(0, 0, 0, 1, 0, 0)"
+    got = ev.evaluate(arch, ["snip", "epe_nas", "jacov"])
+    assert ev.targets.shape == (2, 100)
+    net = ev.model(arch)
+    want_snip = compute(net, ev.inputs, ev.targets, ["snip"], loss_fn=SoftmaxCrossEntropyWithLogits())["snip"]
+    assert got["snip"] == want_snip
+    want = compute(net, ev.inputs, ev.targets.argmax(1), ["epe_nas", "jacov"])
+    assert got["epe_nas"] == want["epe_nas"] and got["jacov"] == want["jacov"]
+    hard = compute(net, ev.inputs, ev.targets.argmax(1), ["snip"])["snip"]  # plain cross-entropy: another value
+    assert hard != got["snip"]
+
+
+@pytest.mark.slow
+def test_pixel_task_proxies(taskonomy_dir):
+    """segmentsemantic: per-pixel cross-entropy for the gradient proxies, epe_nas undefined (NaN, as NASLib)."""
+    import torch.nn.functional as F
+
+    ev = ProxyEvaluator("tnb101_micro", "segmentsemantic", batch_size=2, seed=0, device="cpu",
+                        data_file=taskonomy_dir)
+    arch = "(0, 0, 0, 1, 0, 0)"
+    got = ev.evaluate(arch, ["epe_nas", "grad_norm"])
+    assert math.isnan(got["epe_nas"]) and math.isfinite(got["grad_norm"])
+    want = compute(ev.model(arch), ev.inputs, ev.targets, ["grad_norm"], loss_fn=F.cross_entropy)["grad_norm"]
+    assert got["grad_norm"] == want
+
+
+def test_truncated_npz_is_one_clear_error(tmp_path, capsys):
+    good = tmp_path / "good.npz"
+    np.savez(good, x_train=np.zeros((4, 8, 8, 3), dtype=np.uint8), y_train=np.zeros(4, dtype=np.int64))
+    bad = tmp_path / "cut.npz"
+    bad.write_bytes(good.read_bytes()[:100])
+    notzip = tmp_path / "text.npz"
+    notzip.write_text("not an archive")
+    for f in (bad, notzip):
+        rc = main(["extract", "--space", "nb201", "--archs", "1", "--proxies", "nwot", "--data-file", str(f),
+                   "--device", "cpu", "--out", str(tmp_path / "o.parquet")])
+        err = capsys.readouterr().err
+        assert rc == 2 and str(f) in err and "not a readable npz file" in err and "Traceback" not in err
+        rc = main(["search", "--space", "nb201", "--objective", "nwot", "--mode", "online", "--images", str(f),
+                   "--device", "cpu", "--budget-evals", "1", "--quiet", "--out", str(tmp_path / "s.json")])
+        err = capsys.readouterr().err
+        assert rc == 2 and str(f) in err and "not a readable npz file" in err
+        assert not (tmp_path / "s.json").exists()
