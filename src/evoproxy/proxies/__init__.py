@@ -19,7 +19,7 @@ import importlib
 import pkgutil
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
@@ -74,12 +74,13 @@ def passes_for(names: Iterable[str] | str | None) -> list[str]:
 @dataclass
 class ProxyResult:
     """Values and per-proxy seconds (the proxy's passes, a shared pass split evenly among its parts, plus its own
-    reduction), the passes that ran and the batch split used."""
+    reduction), the passes that ran, the batch split used and the seconds of each pass."""
 
     values: dict[str, float]
     times: dict[str, float]
     passes: list[str]
     split_data: int
+    pass_times: dict[str, float] = field(default_factory=dict)
 
 
 def compute_detailed(
@@ -135,7 +136,7 @@ def compute_detailed(
         t0 = time.perf_counter()
         values[name] = float(spec.fn(res))
         times[name] = time.perf_counter() - t0 + sum(res.times.get(p, 0.0) for p in spec.needs)
-    return ProxyResult(values, times, list(res.passes_run), res.split_data)
+    return ProxyResult(values, times, list(res.passes_run), res.split_data, dict(res.times))
 
 
 def compute(
