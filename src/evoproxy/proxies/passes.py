@@ -96,14 +96,28 @@ class ChannelsLastPooling(TorchFunctionMode):
             if (isinstance(x, torch.Tensor) and x.dim() == 4 and x.device.type == "cpu" and x.is_contiguous()
                     and x.shape[1] > 1 and not indices):
                 xc = x.contiguous(memory_format=torch.channels_last)
-                if xc.requires_grad:
-                    xc.register_hook(_contiguous)  # gradients flow on in NCHW, so upstream kernels stay the same
-                return func(xc, *args[1:], **kwargs).contiguous()
+                yc = func(xc, *args[1:], **kwargs)
+                if yc.requires_grad:
+                    # the pooling backward gets channels-last gradients (mixed layouts take its slow path) and
+                    # passes NCHW gradients on, so the kernels upstream are the ones they would be without this
+                    yc.register_hook(_to_channels_last)
+                    xc.register_hook(_to_nchw)
+                return yc.contiguous()
         return func(*args, **kwargs)
 
 
-def _contiguous(grad: torch.Tensor) -> torch.Tensor:
-    return grad.contiguous()
+def _to_nchw(grad: torch.Tensor) -> torch.Tensor:
+    out = grad.contiguous()
+    if out.requires_grad and out is not grad:  # a differentiable backward (grasp): the same again one order up
+        out.register_hook(_to_channels_last)
+    return out
+
+
+def _to_channels_last(grad: torch.Tensor) -> torch.Tensor:
+    out = grad.contiguous(memory_format=torch.channels_last)
+    if out.requires_grad and out is not grad:
+        out.register_hook(_to_nchw)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ what passes see
