@@ -148,3 +148,28 @@ def test_online_search_on_real_cifar10_subset(data, cifar_npz, tmp_path):
     assert _search(data, tmp_path / "on2.json", *args) == 0
     r2 = json.loads((tmp_path / "on2.json").read_text())
     assert r2["history"] == {**r["history"], "seconds": r2["history"]["seconds"]}
+
+
+def test_online_search_tnb101_data_free_and_taskonomy(tmp_path, capsys):
+    """TransNAS-Bench-101 online: a data-free objective needs no images; others take a Taskonomy folder."""
+    from test_data_taskonomy import make_taskonomy
+
+    base = ["search", "--space", "tnb101_micro", "--mode", "online", "--device", "cpu", "--quiet",
+            "--population", "2", "--sample-size", "1", "--seed", "0"]
+    out = tmp_path / "params.json"
+    assert main([*base, "--objective", "params", "--budget-evals", "4", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["dataset"] == "class_scene" and r["evaluations"] == 4 and r["online"]["batch_size"] == 32
+    assert r["online"]["images"] is None and set(r["online"]["proxy_seconds"]) == {"params"}
+    from evoproxy.spaces import get_space
+
+    assert get_space("tnb101_micro").is_valid(r["best"]["arch"])
+    rc = main([*base, "--objective", "nwot", "--budget-evals", "2", "--out", str(tmp_path / "x.json")])
+    assert rc == 2 and "pass --images with a Taskonomy folder" in capsys.readouterr().err
+    images = make_taskonomy(tmp_path / "taskonomy", points=2)
+    out = tmp_path / "nwot.json"
+    assert main([*base, "--objective", "nwot", "--dataset", "room_layout", "--images", str(images),
+                 "--batch-size", "2", "--budget-evals", "2", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["dataset"] == "room_layout" and r["online"]["batch_size"] == 2 and r["evaluations"] == 2
+    assert all(isinstance(v, float) and v == v for v in r["history"]["score"])  # finite nwot scores
