@@ -53,7 +53,7 @@ RAW = config["data"]["raw_dir"]
 MIRROR = os.environ.get("EVOPROXY_MIRROR") or config["data"]["mirror"]
 MIRROR_ARG = f"--mirror {MIRROR}" if MIRROR else ""
 SPACE_FILES = {s.space: name for name, s in SOURCES.items() if s.space}  # space -> zc_<space>.json
-ACCURACY_CSV = "nb201_accuracy_15625.csv"  # the release file without a space (SOURCES)
+(ACCURACY_CSV,) = [name for name, s in SOURCES.items() if not s.space]  # nb201_accuracy_15625.csv
 ACCURACY_TABLE = f"{DATA}/nb201_accuracy.parquet"
 PROBLEMS = config["problems"]
 
@@ -161,9 +161,10 @@ def figures_out_dir(wildcards, output):
     return os.path.dirname(output.figures[0])
 
 
-def per_trainset(pattern):
-    """``pattern`` for every (protocol, trainset) of the enabled protocols."""
-    return [pattern.format(protocol=p, trainset=t) for p in TRAINSETS for t in TRAINSETS[p]]
+def per_trainset(pattern, protocols=None):
+    """``pattern`` for every (protocol, trainset) of the enabled protocols (or of those of them in ``protocols``)."""
+    return [pattern.format(protocol=p, trainset=t) for p in TRAINSETS if protocols is None or p in protocols
+            for t in TRAINSETS[p]]
 
 
 def all_runs():
@@ -214,7 +215,8 @@ def test_arg(wildcards):
 
 def trainset_runs(wildcards):
     """The GP runs of a training set, one per seed of its protocol."""
-    return expand(RUN, protocol=wildcards.protocol, trainset=wildcards.trainset, seed=EVOLVE_SEEDS[wildcards.protocol])
+    return expand(RUN, protocol=wildcards.protocol, trainset=wildcards.trainset,
+                  seed=EVOLVE_SEEDS[wildcards.protocol])
 
 
 def extract_archs(wildcards):
@@ -261,8 +263,10 @@ def nas_images(wildcards):
     return f"--images {image}" if image else ""
 
 
-def report_tables(formats):
-    """The report's table files of ``formats`` for the enabled protocols."""
+def report_tables(csv):
+    """The report's table files for the enabled protocols: the CSVs (``csv``; they go into the HTML report) or
+    the other formats (md, tex)."""
+    formats = [fmt for fmt in report_outputs.TABLE_FORMATS if (fmt == "csv") == csv]
     return [f"{TABLES}/{stem}.{fmt}" for stem in report_outputs.table_stems(TRAINSETS) for fmt in formats]
 
 

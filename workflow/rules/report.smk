@@ -10,8 +10,8 @@ rule report:
         nas=[NAS_MD] if REPORT["include_nas"] else [],
     output:
         markdown=REPORT_MD,
-        tables=report_tables(["md", "tex"]),
-        csv=[report(f, caption="../report/tables.rst", category="Tables") for f in report_tables(["csv"])],
+        tables=report_tables(csv=False),
+        csv=[report(f, caption="../report/tables.rst", category="Tables") for f in report_tables(csv=True)],
         figures=[report(f, caption=caption, category="Figures") for f, caption in report_figures().items()],
     params:
         evaluations=evaluations_dir,
