@@ -92,3 +92,13 @@ def test_all_proxies_against_release_on_100_archs(release, evaluator):
     for p in ("params", "flops", "synflow", "nwot", "jacov", "snip", "grad_norm", "fisher", "l2_norm", "zen"):
         gap = abs(spearman(ours[p].to_numpy(), acc) - spearman(sample[p].to_numpy(), acc))
         assert gap <= 0.05, (p, gap)
+
+
+def test_cli_default_batch_is_the_releases(tmp_path, cifar_npz):
+    """Without --batch-size, nb101 uses the release's 32 images: jacov lands just below -32 like the release's."""
+    out = tmp_path / "nb101.parquet"
+    assert main(["extract", "--space", "nb101", "--archs", "1", "--proxies", "jacov", "--device", "cpu",
+                 "--data-file", str(cifar_npz), "--out", str(out)]) == 0
+    t = load_table(out, require_target=False)
+    assert t.meta["batch_size"] == 32
+    assert -40 < t.df["jacov"].iloc[0] <= -32
