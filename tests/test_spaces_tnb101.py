@@ -84,6 +84,10 @@ def test_micro_encoding_and_net_code(micro) -> None:
     assert micro.describe("(0, 1, 2, 3, 0, 1)") == "64-41414-0_12_301"
     with pytest.raises(ArchEncodingError, match="6 op ids in 0..3"):
         micro.canonical("(0, 1, 2, 4, 0, 1)")
+    assert micro.from_net_code("64-41414-1_02_333") == "(1, 0, 2, 3, 3, 3)"
+    assert all(micro.from_net_code(micro.net_code(a)) == a for a in micro.sample(20, seed=0))
+    with pytest.raises(ArchEncodingError, match="not a micro arch string"):
+        micro.from_net_code("64-1234-basic")
 
 
 def test_micro_enumeration_validity_neighbours(micro) -> None:
@@ -113,6 +117,9 @@ def test_micro_enumeration_validity_neighbours(micro) -> None:
 
 def test_macro_encoding_validity_enumeration(macro) -> None:
     assert macro.net_code((1, 2, 3, 4)) == "64-1234-basic"
+    assert macro.from_net_code("64-2311-basic") == "(2, 3, 1, 1)"  # the TNB README's index2arch(1) example
+    with pytest.raises(ArchEncodingError, match="not a macro arch string"):
+        macro.from_net_code("64-41414-1_02_333")
     assert canonical_arch("tnb101_macro", "(1, 2, 3, 4, 0, 0)") == "(1, 2, 3, 4)"  # NASLib's zero padding
     with pytest.raises(ArchEncodingError, match="4 to 6 block codes"):
         macro.canonical("(1, 2, 3)")

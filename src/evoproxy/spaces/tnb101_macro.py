@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from evoproxy.encodings import ArchEncodingError
 from evoproxy.spaces import register
 from evoproxy.spaces.tnb101 import TNB101Space
 
@@ -55,6 +56,13 @@ class TNB101MacroSpace(TNB101Space):
 
     def net_code(self, arch: str | Sequence[Any]) -> str:
         return "64-" + "".join(str(c) for c in self.parse(arch)) + "-basic"
+
+    def from_net_code(self, code: str) -> str:
+        """Canonical arch of a TransNAS-Bench-101 macro arch string, e.g. ``64-1234-basic`` -> (1, 2, 3, 4)."""
+        parts = code.strip().split("-")
+        if len(parts) != 3 or parts[0] != "64" or parts[2] != "basic" or not parts[1].isdigit():
+            raise ArchEncodingError(f"tnb101_macro: {code!r} is not a macro arch string '64-<codes>-basic'")
+        return self.canonical(tuple(int(c) for c in parts[1]))
 
     def is_valid(self, arch: str | Sequence[Any]) -> bool:
         try:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from evoproxy.encodings import TNB_MICRO_OPS
+from evoproxy.encodings import TNB_MICRO_OPS, ArchEncodingError
 from evoproxy.spaces import register
 from evoproxy.spaces.tnb101 import TNB101Space
 
@@ -49,6 +49,15 @@ class TNB101MicroSpace(TNB101Space):
     def net_code(self, arch: str | Sequence[Any]) -> str:
         a, b, c, d, e, f = self.parse(arch)
         return f"64-41414-{a}_{b}{c}_{d}{e}{f}"
+
+    def from_net_code(self, code: str) -> str:
+        """Canonical arch of a TransNAS-Bench-101 micro arch string, e.g. ``64-41414-1_02_333`` -> (1, 0, 2, 3, 3, 3)."""
+        parts = code.strip().split("-")
+        cells = parts[2].split("_") if len(parts) == 3 else []
+        digits = "".join(cells)
+        if parts[:2] != ["64", "41414"] or [len(c) for c in cells] != [1, 2, 3] or not digits.isdigit():
+            raise ArchEncodingError(f"tnb101_micro: {code!r} is not a micro arch string '64-41414-a_bc_def'")
+        return self.canonical(tuple(int(c) for c in digits))
 
     def is_valid(self, arch: str | Sequence[Any]) -> bool:
         try:
