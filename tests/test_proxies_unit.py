@@ -298,6 +298,7 @@ def test_zen_uses_forward_before_global_avg_pool_when_present(batch):
     lambda x: F.avg_pool2d(x, 2, 2),  # NB201 reduction shortcut
     lambda x: F.max_pool2d(x, 3, 2, 1),  # DARTS max_pool_3x3
     lambda x: nn.AvgPool2d(3, 1, 1)(x),
+    lambda x: F.avg_pool2d(x, 3, 1, 1, count_include_pad=False) * F.max_pool2d(x, 3, 1, 1),  # one input, reused
 ])
 def test_channels_last_pooling_is_bit_identical(pool):
     from evoproxy.proxies.passes import ChannelsLastPooling
@@ -326,3 +327,21 @@ def test_every_pass_a_proxy_needs_is_registered():
     assert passes_for(None) == ["weights", "stats", "forward", "jacobian", "grad", "fisher", "hessian", "synflow",
                                 "zen"]
     assert [p for p in PASS_REGISTRY if not PASS_REGISTRY[p].needs_data] == ["stats", "weights", "synflow", "zen"]
+
+
+def test_zen_and_synflow_restore_the_model_they_swap_tensors_into(batch):
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 10))
+    params = list(net.parameters())
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+
+    def unchanged() -> bool:
+        return (all(a is b for a, b in zip(net.parameters(), params, strict=True))
+                and all(isinstance(p, nn.Parameter) for p in net.parameters())
+                and all(torch.equal(state[k], v) for k, v in net.state_dict().items())
+                and "forward" not in net[1].__dict__ and net.training)
+
+    with pytest.raises(ProxyError, match="'zen'"):  # fails inside the swap: no global average pooling
+        compute(net, *batch, names=["zen"])
+    assert unchanged()
+    assert math.isfinite(compute(net, *batch, names=["synflow"])["synflow"])
+    assert unchanged()

@@ -8,28 +8,29 @@ every device gets the same numbers).
 
 from __future__ import annotations
 
-import copy
-
 import torch
 import torch.nn as nn
 
-from evoproxy.proxies.passes import PassContext, PassResults, hooks
+from evoproxy.proxies.passes import PassContext, PassResults, hooks, preserved, swapped
 from evoproxy.proxies.registry import ProxyError, register, register_pass
 
 MIXUP_GAMMA = 1e-2
 
 
-def _gaussian_init(net: nn.Module, gen: torch.Generator) -> None:
-    """Zen-NAS's init: conv/linear weights N(0, 1), biases 0, norm layers weight 1 and bias 0."""
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
-                m.weight.copy_(torch.randn(m.weight.shape, generator=gen, dtype=m.weight.dtype))
-                if m.bias is not None:
-                    m.bias.zero_()
-            elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)) and m.weight is not None:
-                m.weight.fill_(1.0)
-                m.bias.zero_()
+def _gaussian_weights(model: nn.Module, gen: torch.Generator) -> dict[int, torch.Tensor]:
+    """Zen-NAS's init, as replacements for the model's tensors: conv/linear weights N(0, 1) (drawn in module order),
+    biases 0, norm layers weight 1 and bias 0."""
+    new: dict[int, torch.Tensor] = {}
+    for m in model.modules():
+        if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
+            w = m.weight
+            new[id(w)] = torch.randn(w.shape, generator=gen, dtype=w.dtype).to(w.device)
+            if m.bias is not None:
+                new[id(m.bias)] = torch.zeros_like(m.bias.detach())
+        elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)) and m.weight is not None:
+            new[id(m.weight)] = torch.ones_like(m.weight.detach())
+            new[id(m.bias)] = torch.zeros_like(m.bias.detach())
+    return new
 
 
 def _features_before_gap(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -52,13 +53,15 @@ def zen_pass(ctx: PassContext) -> float:
     """The Zen-NAS score of the network (reads only the batch shape)."""
     inputs = ctx.inputs
     gen = torch.Generator().manual_seed(int(ctx.seed))
-    net = copy.deepcopy(ctx.model).train()
-    _gaussian_init(net, gen)
+    net = ctx.model
+    gaussian = _gaussian_weights(net, gen)
     shape = tuple(inputs.shape)
     dtype = inputs.dtype if inputs.is_floating_point() else torch.float32
     x1 = torch.randn(shape, generator=gen, dtype=dtype).to(inputs.device)
     x2 = torch.randn(shape, generator=gen, dtype=dtype).to(inputs.device)
-    with torch.no_grad():
+    # the model itself with Gaussian weights (no copy); its BatchNorm statistics and flags are restored after
+    with preserved(net), swapped(net, gaussian), torch.inference_mode():  # inference_mode: exact, cheaper
+        net.train()
         out = _features_before_gap(net, x1)
         mix = _features_before_gap(net, x1 + MIXUP_GAMMA * x2)
         score = torch.abs(out - mix).reshape(shape[0], -1).sum(1).mean()
