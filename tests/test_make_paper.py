@@ -28,15 +28,30 @@ def test_make_paper_recipe_plans_the_paper_budget(tmp_path: Path) -> None:
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     jobs = dry_run_jobs(proc.stdout + proc.stderr)
-    # 19 training sets (1 multi + 13 single + 5 leave-one-space-out) x 31 seeds; NAS: 5 objectives x 3 datasets x 30
-    assert jobs["evolve"] == 19 * 31 and jobs["select"] == 19 and jobs["evaluate"] == 19
-    assert jobs["search"] == 5 * 3 * 30 and jobs["paper"] == 1
-    # every GP run gets the paper budget, whatever its protocol (the default config's small budgets must not leak)
-    budgets = re.findall(r"evoproxy evolve .*?--sr-json '?(\{.*?\})'? --", proc.stdout)
-    assert len(budgets) == 19 * 31
-    for sr in budgets:
+    # every protocol for the recommended and the paper method: multi (1 training set) x 31 seeds each, single
+    # (13) x 10 / 31, loso (5) x 10, lopo (13) x 10; one evolve job per training set runs all its seeds
+    trainsets = {"multi": 1, "multi_paper": 1, "single": 13, "single_paper": 13, "loso": 5, "loso_paper": 5,
+                 "lopo": 13, "lopo_paper": 13}
+    seeds = {"multi": 31, "multi_paper": 31, "single": 10, "single_paper": 31, "loso": 10, "loso_paper": 10,
+             "lopo": 10, "lopo_paper": 10}
+    for block, n in trainsets.items():
+        assert jobs[f"evolve_{block}"] == n, block
+    assert jobs["select"] == jobs["evaluate"] == sum(trainsets.values())
+    assert jobs["search"] == 6 * 3 * 30 and jobs["paper"] == 1
+    # every GP run gets the paper budget, whatever its protocol (the default config's small budgets must not leak),
+    # and the *_paper blocks the paper's exact method
+    commands = re.findall(r"evoproxy evolve .*?--sr-json '?(\{.*?\})'? .*?--seeds (\S+) --out results/evolve/(\w+)/",
+                          proc.stdout)
+    assert len(commands) == sum(trainsets.values())
+    runs = 0
+    for sr, seed_list, block in commands:
         cfg = json.loads(sr)
         assert (cfg["population"], cfg["generations"]) == (100, 50), sr
+        assert len(seed_list.split(",")) == seeds[block]
+        runs += seeds[block]
+        want = ("none", "mean", "best") if block.endswith("_paper") else ("ecdf", "space_mean", "ensemble")
+        assert (cfg["transform"], cfg["aggregate"], cfg["final"]) == want, block
+    assert runs == sum(trainsets[b] * seeds[b] for b in trainsets) == 955
 
 
 def test_paper_config_does_not_inherit_default_values() -> None:

@@ -179,10 +179,12 @@ def evaluate_file(
     seed: int = 0,
     protocol: str = "",
     trainset: str = "",
+    protocol_kind: str = "",
 ) -> pd.DataFrame:
     """:func:`evaluate` of a saved final proxy (and its run files) on the tables of ``data_dir``; the split defaults
     to the run's own, the training problems to its ``trainset``; protocol and trainset default to the file's folders
-    (``.../<protocol>/<trainset>/best.json``)."""
+    (``.../<protocol>/<trainset>/best.json``). Each row also names the protocol's kind (``protocol_kind``, default:
+    the protocol) and the GP method (``gp_method``: the run's preset)."""
     from evoproxy.sr.formula import load_formula
 
     path = Path(formula_path)
@@ -201,6 +203,8 @@ def evaluate_file(
                   n_boot=n_boot, n_supervised=n_supervised, seed=seed, runs=scorers)
     df.insert(0, "trainset", trainset or path.parent.name)
     df.insert(0, "protocol", protocol or path.parent.parent.name)
+    df["protocol_kind"] = protocol_kind or (protocol or path.parent.parent.name)
+    df["gp_method"] = (run.get("config") or {}).get("preset", "recommended")
     df["formula"] = formula.text
     df.attrs = {}
     return df

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from evoproxy import PROXIES
 from evoproxy.fileio import atomic_path
+from evoproxy.schema import defaults
 
 log = logging.getLogger(__name__)
 
@@ -214,14 +215,18 @@ def load_problems(data_dir: str | os.PathLike[str], pids: list[str] | str | None
     return [load_problem(data_dir, pid) for pid in ids]
 
 
+_SPLIT_DEFAULTS = defaults("split")
+
+
 @dataclass(frozen=True)
 class SplitConfig:
-    """The shared train/test split of every stage (config section ``split``): per problem a seeded sample of
-    ``min(n_train, floor(max_train_fraction * n))`` archs is the training split, the rest the test split."""
+    """The shared train/test split of every stage (config section ``split``, defaults from the config schema): per
+    problem a seeded sample of ``min(n_train, floor(max_train_fraction * n))`` archs is the training split, the rest
+    the test split."""
 
-    n_train: int = 1000
-    max_train_fraction: float = 0.5
-    seed: int = 0
+    n_train: int = _SPLIT_DEFAULTS["n_train"]
+    max_train_fraction: float = _SPLIT_DEFAULTS["max_train_fraction"]
+    seed: int = _SPLIT_DEFAULTS["seed"]
 
     def __post_init__(self) -> None:
         if isinstance(self.n_train, bool) or not isinstance(self.n_train, (int, np.integer)) or self.n_train < 2:

@@ -19,12 +19,15 @@ sys.path.insert(0, str(REPO / "src"))
 # directory may be elsewhere, e.g. --directory .test).
 os.environ.setdefault("EVOPROXY_SRC", str(REPO))
 
-from evoproxy.protocols import evaluation_problems, trainsets
+from evoproxy.methods import expand_preset
+from evoproxy.protocols import GENERALISATION, evaluation_problems, trainsets
 from evoproxy.release.download import SOURCES
 from evoproxy.report import outputs as report_outputs
 
 
-# The one validation of the config: every section against its schema; defaults are filled there, never here.
+# The one validation of the config: every section against its schema; defaults are filled there, never here. A
+# named GP method (sr.preset) is expanded first, so that the schema fills only what neither it nor the config sets.
+config["sr"] = expand_preset(config.get("sr"))
 validate(config, "../schemas/config.schema.yaml")
 
 
@@ -64,11 +67,16 @@ SPLIT_ARGS = (
     f"--split-seed {SPLIT['seed']}"
 )
 PROTOCOLS = {name: block for name, block in config["protocols"].items() if block["enabled"]}
+# A protocol block's kind (evoproxy.protocols): its 'protocol' key, else its name (loso_paper: protocol loso).
+KIND = {name: block.get("protocol") or name for name, block in PROTOCOLS.items()}
 # TRAINSETS[protocol] = {trainset name: [problem ids]}; EVOLVE_SEEDS[protocol] = [seeds]
-TRAINSETS = {name: trainsets(name, PROBLEMS) for name in PROTOCOLS}
+TRAINSETS = {name: trainsets(KIND[name], PROBLEMS) for name in PROTOCOLS}
 EVOLVE_SEEDS = {name: list(block.get("seeds") or range(block["runs"])) for name, block in PROTOCOLS.items()}
-# The GP config of a protocol: the sr section updated by the protocol's own sr overrides, as a shell argument.
-SR_JSON = {name: shlex.quote(json.dumps({**config["sr"], **block["sr"]})) for name, block in PROTOCOLS.items()}
+# The GP config of a protocol: the sr section updated by the protocol's own sr overrides (a preset expanded), as a
+# shell argument.
+SR_JSON = {name: shlex.quote(json.dumps({**config["sr"], **expand_preset(block["sr"])}))
+           for name, block in PROTOCOLS.items()}
+GENERALISATION_PROTOCOLS = [name for name in PROTOCOLS if KIND[name] in GENERALISATION]
 
 # ---------------------------------------------------------------- extraction, NAS, report
 EXTRACT = config["extract"]
@@ -198,9 +206,9 @@ def trainset_manifests(wildcards):
 
 
 def formula_inputs(wildcards):
-    """Inputs of score and evaluate: a training set's selected formula and the tables of every problem."""
+    """Inputs of score and evaluate: a training set's final proxy, its runs and the tables of every problem."""
     return {"formula": BEST.format(protocol=wildcards.protocol, trainset=wildcards.trainset),
-            "tables": manifests(PROBLEMS)}
+            "runs": trainset_runs(wildcards), "tables": manifests(PROBLEMS)}
 
 
 def train_arg(wildcards):
@@ -210,7 +218,16 @@ def train_arg(wildcards):
 
 def test_arg(wildcards):
     """--problems of an evaluation: where a training set's formula is tested (the held-out space for loso)."""
-    return ",".join(evaluation_problems(wildcards.protocol, trainset_problems(wildcards), PROBLEMS))
+    return ",".join(evaluation_problems(KIND[wildcards.protocol], trainset_problems(wildcards), PROBLEMS))
+
+
+def protocol_kind(wildcards):
+    return KIND[wildcards.protocol]
+
+
+def run_pattern(wildcards):
+    """--out of a training set's evolve job: its run file with '{seed}' left for the CLI to fill in."""
+    return RUN.format(protocol=wildcards.protocol, trainset=wildcards.trainset, seed="{seed}")
 
 
 def trainset_runs(wildcards):
@@ -239,14 +256,25 @@ def extract_proxies(wildcards):
     return FILL["proxies"] if wildcards.subset else EXTRACT["proxies"]
 
 
+def evolved_file(objective):
+    """The final proxy file of a NAS objective: 'evolved' is nas.evolved_formula, 'evolved_<block>' the multi-kind
+    protocol block's (e.g. evolved_multi_paper: the paper method's proxy); None for a proxy name or 'random'."""
+    if objective == "evolved":
+        return EVOLVED_FORMULA
+    block = objective[len("evolved_"):] if objective.startswith("evolved_") else None
+    if block in PROTOCOLS and KIND[block] == "multi":
+        return BEST.format(protocol=block, trainset="all")
+    return None
+
+
 def is_evolved(wildcards):
-    """Whether a NAS objective is the evolved formula ('random' and proxy names need no input file)."""
-    return wildcards.objective == "evolved"
+    """Whether a NAS objective is an evolved proxy ('random' and proxy names need no input file)."""
+    return evolved_file(wildcards.objective) is not None
 
 
 def nas_objective(wildcards):
-    """--objective of a search: the evolved formula's file or the proxy name."""
-    return EVOLVED_FORMULA if is_evolved(wildcards) else wildcards.objective
+    """--objective of a search: the evolved proxy's file or the proxy name."""
+    return evolved_file(wildcards.objective) or wildcards.objective
 
 
 def nas_algorithm(wildcards):
@@ -267,13 +295,22 @@ def report_tables(csv):
     """The report's table files for the enabled protocols: the CSVs (``csv``; they go into the HTML report) or
     the other formats (md, tex)."""
     formats = [fmt for fmt in report_outputs.TABLE_FORMATS if (fmt == "csv") == csv]
-    return [f"{TABLES}/{stem}.{fmt}" for stem in report_outputs.table_stems(TRAINSETS) for fmt in formats]
+    return [f"{TABLES}/{stem}.{fmt}" for stem in report_outputs.table_stems(TRAINSETS, KIND) for fmt in formats]
 
 
 def report_figures():
     """The report's figures for the enabled protocols: path -> caption file."""
     return {f"{FIGURES}/{name}": f"../report/{kind}.rst"
-            for name, kind in report_outputs.figure_files(TRAINSETS).items()}
+            for name, kind in report_outputs.figure_files(TRAINSETS, KIND).items()}
+
+
+def generalisation_outputs():
+    """The generalisation tables and figures (target `generalisation`)."""
+    kinds = {p: KIND[p] for p in GENERALISATION_PROTOCOLS}
+    tables = [f"{TABLES}/{stem}.{fmt}" for stem in report_outputs.generalisation_stems(kinds)
+              for fmt in report_outputs.TABLE_FORMATS]
+    figures = [f"{FIGURES}/{name}" for name in report_outputs.generalisation_figures(kinds)]
+    return tables + figures
 
 
 def all_targets():

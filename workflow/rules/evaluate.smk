@@ -35,6 +35,7 @@ rule evaluate:
         data=tables_dir,
         train=train_arg,
         test=test_arg,
+        kind=protocol_kind,
         split=SPLIT_ARGS,
         opts=EVALUATE_OPTIONS,
     log:
@@ -48,6 +49,7 @@ rule evaluate:
     conda:
         ENV
     shell:
-        "evoproxy evaluate --formula {input.formula} --data {params.data} --problems {params.test} "
-        "--train-problems {params.train} --protocol {wildcards.protocol} --trainset {wildcards.trainset} "
-        "{params.split} {params.opts} --out {output} > {log} 2>&1"
+        "evoproxy evaluate --formula {input.formula} --runs {input.runs} --data {params.data} "
+        "--problems {params.test} --train-problems {params.train} --protocol {wildcards.protocol} "
+        "--protocol-kind {params.kind} --trainset {wildcards.trainset} {params.split} {params.opts} "
+        "--out {output} > {log} 2>&1"

@@ -5,7 +5,7 @@
 
 rule search:
     input:
-        objective=branch(is_evolved, then=EVOLVED_FORMULA),
+        objective=branch(is_evolved, then=nas_objective),
         tables=nas_tables,
         accuracy=ACCURACY_TABLE,
     output:

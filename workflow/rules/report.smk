@@ -11,6 +11,7 @@ rule report:
     output:
         markdown=REPORT_MD,
         tables=report_tables(csv=False),
+        generalisation=generalisation_outputs(),
         csv=[report(f, caption="../report/tables.rst", category="Tables") for f in report_tables(csv=True)],
         figures=[report(f, caption=caption, category="Figures") for f, caption in report_figures().items()],
     params:
@@ -35,6 +36,12 @@ rule report:
         "evoproxy report --evaluations {params.evaluations} --evolve {params.evolve} --protocols {params.protocols} "
         "--tables {params.tables} --figures {params.figures} --out {output.markdown} {params.nas} "
         "--config-json {params.config} > {log} 2>&1"
+
+
+# The generalisation protocols' tables and figures (written by the report rule).
+rule generalisation:
+    input:
+        generalisation_outputs(),
 
 
 # The paper's tables, figures and report (and the NAS table it includes).

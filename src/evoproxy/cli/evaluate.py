@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train-problems", help="comma-separated training problem ids (default: the run's 'trainset')")
     p.add_argument("--protocol", default="", help="protocol name stored in the output")
     p.add_argument("--trainset", default="", help="training-set name stored in the output")
+    p.add_argument("--protocol-kind", default="", help="the protocol's kind (multi, single, loso, lopo, loto) when "
+                                                       "its name is another (default: the protocol)")
     p.add_argument("--n-train", type=int, help="split: n_train (default: the formula run's split)")
     p.add_argument("--split-seed", type=int, help="split: seed (default: the formula run's split)")
     p.add_argument("--max-train-fraction", type=float, help="split: max_train_fraction (default: the run's)")
@@ -37,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
                                ("max_train_fraction", args.max_train_fraction)) if v is not None}
     df = evaluate_file(args.formula, args.data, args.problems, train_problems=args.train_problems,
                        runs=args.runs, split=split, n_boot=args.n_boot, n_supervised=args.n_supervised,
-                       seed=args.seed, protocol=args.protocol, trainset=args.trainset)
+                       seed=args.seed, protocol=args.protocol, trainset=args.trainset,
+                       protocol_kind=args.protocol_kind)
     write_evaluation(df, args.out)
     wins = win_counts(df)
     print(f"{args.out}: {df['problem'].nunique()} problems x {df['method'].nunique()} methods; evolved interval "

@@ -1,4 +1,7 @@
-"""``evoproxy evolve``: one GP run on the training splits of the given problems -> FormulaRun JSON."""
+"""``evoproxy evolve``: GP runs on the training splits of the given problems -> one FormulaRun JSON per seed.
+
+Several seeds in one process (``--seeds 0-30 --out DIR/run_{seed}.json``) load the tables and import the engine
+once; each run is the same as with ``--seed S`` alone."""
 
 from __future__ import annotations
 
@@ -16,13 +19,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--problems", default="all", help="comma-separated problem ids, or 'all' (default)")
     p.add_argument("--config", help="YAML/JSON file: its 'sr' section (or the whole file) is the SR config")
     p.add_argument("--sr-json", help="SR config as a JSON object (applied after --config)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="the run's seed")
+    p.add_argument("--seeds", help="several runs: seeds as 'A-B' (inclusive) or 'a,b,c'; --out then holds '{seed}'")
     p.add_argument("--n-train", type=int, help="training archs per problem (default: config split or 1000)")
     p.add_argument("--max-train-fraction", type=float, help="cap of the training split (default 0.5)")
     p.add_argument("--split-seed", type=int, help="seed of the shared train/test split (default 0)")
     p.add_argument("--population", type=int, help="override sr.population")
     p.add_argument("--generations", type=int, help="override sr.generations")
-    p.add_argument("--out", required=True, help="output FormulaRun JSON")
+    p.add_argument("--out", required=True, help="output FormulaRun JSON ('{seed}' in it is replaced by the seed)")
     p.set_defaults(func=run)
 
 
@@ -40,10 +44,30 @@ def _read_config(path: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
     return dict(sr or {}), dict(split)
 
 
+def parse_seeds(spec: str) -> list[int]:
+    """'A-B' (inclusive) or 'a,b,c' -> seeds; a clear error otherwise."""
+    try:
+        if "-" in spec and "," not in spec:
+            lo, hi = (int(x) for x in spec.split("-", 1))
+            seeds = list(range(lo, hi + 1))
+        else:
+            seeds = [int(x) for x in spec.split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"--seeds {spec!r}: expected 'A-B' or a comma-separated list of integers") from None
+    if not seeds or min(seeds) < 0:
+        raise ValueError(f"--seeds {spec!r}: expected at least one seed, all >= 0")
+    return seeds
+
+
 def run(args: argparse.Namespace) -> int:
     from evoproxy.sr.engine import evolve
 
-    check_output_file(args.out)
+    seeds = parse_seeds(args.seeds) if args.seeds else [args.seed]
+    if len(seeds) > 1 and "{seed}" not in args.out:
+        raise ValueError("--out must contain '{seed}' when --seeds names several runs")
+    outs = {s: args.out.replace("{seed}", str(s)) for s in seeds}
+    for out in outs.values():
+        check_output_file(out)
     sr, split_cfg = _read_config(args.config)
     if args.sr_json:
         try:
@@ -60,12 +84,17 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, flag) is not None:
             split_cfg[key] = getattr(args, flag)
     tables = load_problems(args.data, args.problems)
-    result = evolve(tables, sr, seed=args.seed, split_cfg=split_cfg)
-    write_json_atomic(args.out, result)
+    for seed, out in outs.items():
+        result = evolve(tables, sr, seed=seed, split_cfg=split_cfg)
+        write_json_atomic(out, result)
+        _summary(result)
+    return 0
+
+
+def _summary(result: dict[str, Any]) -> None:
     tests = [v["test"] for v in result["fitness"]["per_problem"].values()]
     taus = [t["kendall"] for t in tests if t["kendall"] == t["kendall"]]
     test = f"{sum(taus) / len(taus):.4f}" if taus else "n/a"
     print(f"{result['text']}\n  train {result['fitness']['metric']} ({result['fitness']['aggregate']}): "
           f"{result['fitness']['train_fitness']:.4f}  mean test kendall: {test} over {len(taus)} problem(s), "
-          f"n = {sum(t['n'] for t in tests)} test archs  ({result['wall_seconds']:.1f} s)")
-    return 0
+          f"n = {sum(t['n'] for t in tests)} test archs  (seed {result['seed']}, {result['wall_seconds']:.1f} s)")

@@ -65,7 +65,9 @@ def resolve_objective(spec: str) -> tuple[str, Scorer | None, dict[str, Any]]:
         value = getattr(formula, attr, None)
         if value is not None:
             info[attr] = value if isinstance(value, (str, list)) else str(value)
-    return path.stem if path.stem != "best" else "evolved", formula, info
+    preset = ((formula.run or {}).get("config") or {}).get("preset", "recommended")
+    name = path.stem if path.stem != "best" else ("evolved" if preset == "recommended" else f"evolved_{preset}")
+    return name, formula, info
 
 
 class _SingleProxy:

@@ -15,7 +15,7 @@ import pandas as pd
 from evoproxy.fileio import atomic_path, write_text_atomic
 from evoproxy.nas.results import load_result
 
-OBJECTIVE_ORDER = ("evolved", "nwot", "synflow", "jacov", "random")
+OBJECTIVE_ORDER = ("evolved", "evolved_paper", "nwot", "synflow", "jacov", "random")
 DATASET_ORDER = ("cifar10", "cifar100", "ImageNet16-120")
 
 ANCHOR_NOTE = (
