@@ -16,7 +16,7 @@ from evoproxy.cli import main
 from evoproxy.metrics import kendall
 from evoproxy.nas.objective import LookupObjective
 from evoproxy.problems import ProblemTable, save_table, split, table_filename
-from evoproxy.sr.engine import evolve, lexicase, seeded_random
+from evoproxy.sr.engine import evolve, lexicase, seeded_random, tools
 from evoproxy.sr.ensemble import Ensemble
 from evoproxy.sr.fitness import aggregate, case_groups
 from evoproxy.sr.formula import Formula, load_formula
@@ -209,3 +209,17 @@ def test_validation_holds_out_a_fold_and_select_ranks_runs_by_gain(tmp_path: Pat
     assert out["seed"] == [-s for _, s in gains[:2]]
     with pytest.raises(ValueError, match="needs a validation scheme"):
         evolve(tables, {**TINY, "rank_runs_by": "validation"}, seed=0)
+
+
+def test_lexicase_equals_deaps_automatic_epsilon_lexicase() -> None:
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(4)
+    cases = np.round(rng.normal(size=(60, 5)), 2)  # ties, as rank correlations of similar formulas have
+    wrapped = [SimpleNamespace(i=i, fitness=SimpleNamespace(values=tuple(r), weights=(1.0,) * 5))
+               for i, r in enumerate(cases)]
+    with seeded_random(9):
+        ours = lexicase(cases, 300)
+    with seeded_random(9):
+        theirs = [w.i for w in tools.selAutomaticEpsilonLexicase(wrapped, 300)]
+    assert ours == theirs
