@@ -60,7 +60,7 @@ def main() -> None:
     ap.add_argument("--generations", type=int, default=50)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = ap.parse_args()
-    cfg = SRConfig.from_dict({"population": args.population, "generations": args.generations})
+    cfg = SRConfig.from_dict({"preset": "paper", "population": args.population, "generations": args.generations})
     tables = load_problems(args.data, PROBLEMS)
     parts = [split(t, 1000, 0, 0.5) for t in tables]
     train, test = [p[0] for p in parts], [p[1] for p in parts]

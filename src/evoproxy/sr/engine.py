@@ -46,9 +46,17 @@ from evoproxy.sr.formula import Ast, Formula
 
 log = logging.getLogger(__name__)
 
+def _copy_tree(self: gp.PrimitiveTree, memo: dict | None = None) -> gp.PrimitiveTree:
+    """A copy sharing the (immutable) primitive nodes, with a copy of the fitness: what ``copy.deepcopy`` (DEAP's
+    ``toolbox.clone``, ``gp.staticLimit``) gives, without deep-copying the fitness object field by field."""
+    new = self.__class__(self)
+    new.fitness.wvalues = self.fitness.wvalues  # tuples: sharing them is a copy
+    return new
+
+
 if not hasattr(creator, "EvoFitness"):
     creator.create("EvoFitness", base.Fitness, weights=(1.0, -1.0))
-    creator.create("EvoTree", gp.PrimitiveTree, fitness=creator.EvoFitness)
+    creator.create("EvoTree", gp.PrimitiveTree, fitness=creator.EvoFitness, __deepcopy__=_copy_tree)
 
 
 @contextlib.contextmanager
