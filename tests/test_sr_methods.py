@@ -161,7 +161,8 @@ def test_missing_proxies_calibrated_members_degrade_raw_members_drop_out() -> No
 def test_select_best_is_the_paper_rule_and_refuses_mixed_runs(tmp_path: Path, capsys) -> None:
     d = _data_dir(tmp_path)
     paths = []
-    for seed, sr in ((0, TINY), (1, TINY), (2, {**TINY, "aggregate": "min"})):
+    paper = {**TINY, "preset": "paper"}
+    for seed, sr in ((0, paper), (1, paper), (2, {**paper, "aggregate": "min"})):
         out = tmp_path / f"run_{seed}.json"
         assert main(["evolve", "--data", str(d), "--seed", str(seed), "--n-train", "60",
                      "--sr-json", json.dumps(sr), "--out", str(out)]) == 0
