@@ -106,10 +106,13 @@ def test_ensemble_round_trips_and_scores_identically_everywhere(tmp_path: Path) 
     best = tmp_path / "best.json"
     assert main(["select", "--runs", *runs, "--data", str(d), "--out", str(best)]) == 0
     saved = json.loads(best.read_text())
-    assert saved["kind"] == "ensemble" and len(saved["members"]) == 3
+    assert saved["kind"] == "ensemble" and sum(m["weight"] for m in saved["members"]) == 3
     fits = sorted((json.loads(Path(r).read_text())["fitness"]["train_fitness"], -i) for i, r in enumerate(runs))
-    assert [m["seed"] for m in saved["members"]] == [-s for _, s in fits[::-1][:3]]  # top 3 by training fitness
-    assert {m["weight"] for m in saved["members"]} == {1.0} and "calibration" in saved
+    top3 = {-s for _, s in fits[::-1][:3]}  # the top 3 runs by training fitness, identical formulas merged
+    assert {s for m in saved["members"] for s in m["seeds"]} == top3 == set(saved["seed"])
+    assert all(m["weight"] == len(m["seeds"]) for m in saved["members"]) and "calibration" in saved
+    texts = [m["text"] for m in saved["members"]]
+    assert len(texts) == len(set(texts))
     assert set(saved["fitness"]["per_problem"]) == {"nb201/cifar10", "nb101/cifar10"}
     ens = load_formula(best)
     assert isinstance(ens, Ensemble)

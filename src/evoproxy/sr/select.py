@@ -10,6 +10,7 @@ and score) and, when the training tables are given, its own per-problem train/te
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -76,6 +77,25 @@ def ranked(runs: Sequence[RunFile], by: str = "train_fitness") -> list[RunFile]:
     return sorted(runs, key=lambda pr: (-run_score(pr[1], by), int(pr[1].get("seed", 0))))
 
 
+def _merged(members: Sequence[tuple[Any, dict[str, Any]]]) -> Ensemble:
+    """An ensemble of equally weighted runs, identical formulas merged into one member whose weight counts them
+    (the same scores, a shorter formula)."""
+    formulas, weights, info = [], [], []
+    for f, meta in members:
+        key = (json.dumps(f.ast), f.transform)
+        keys = [(json.dumps(g.ast), g.transform) for g in formulas]
+        if key in keys:
+            k = keys.index(key)
+            weights[k] += 1.0
+            info[k]["seeds"].append(meta["seed"])
+            info[k]["sources"].append(meta["source"])
+        else:
+            formulas.append(f)
+            weights.append(1.0)
+            info.append({"seeds": [meta["seed"]], "sources": [meta["source"]], "train_fitness": meta["train_fitness"]})
+    return Ensemble.of(formulas, weights, info)
+
+
 def final_proxy(runs: Sequence[RunFile], tables: Sequence[ProblemTable] | None = None) -> dict[str, Any]:
     """The final proxy of ``runs`` (one training set, one method) as a FormulaRun dict."""
     cfg = method_of(runs)
@@ -91,9 +111,8 @@ def final_proxy(runs: Sequence[RunFile], tables: Sequence[ProblemTable] | None =
         out["selected_path"] = path
     else:
         top = order[: cfg.ensemble_size]
-        scorer = Ensemble.of([formula_from_run(r, p) for p, r in top],
-                             info=[{"seed": r.get("seed"), "source": p, "train_fitness": r["fitness"]["train_fitness"]}
-                                   for p, r in top])
+        scorer = _merged([(formula_from_run(r, p), {"seed": r.get("seed"), "source": p,
+                                                     "train_fitness": r["fitness"]["train_fitness"]}) for p, r in top])
         out = {**scorer.to_dict(), "trainset": trainset, "split": split.to_dict(), "config": cfg.to_dict(),
                "seed": [r.get("seed") for _, r in top], "versions": runs[0][1].get("versions", {})}
     out["selected_from"] = candidates
