@@ -29,4 +29,18 @@ def load_formula(path):  # noqa: ANN001, ANN201 - thin re-export, typed in evopr
     return _load(path)
 
 
-__all__ = ["PROXIES", "__version__", "load_formula"]
+def pretrained():  # noqa: ANN201 - thin re-export, typed in evoproxy.shipped
+    """The shipped recommended proxy, evolved on all 13 problems (see :mod:`evoproxy.shipped`)."""
+    from evoproxy.shipped import pretrained as _pretrained
+
+    return _pretrained()
+
+
+def pretrained_provenance() -> dict:
+    """Data sha256, config, seeds and git revision of the shipped proxy."""
+    from evoproxy.shipped import provenance
+
+    return provenance()
+
+
+__all__ = ["PROXIES", "__version__", "load_formula", "pretrained", "pretrained_provenance"]

@@ -1,0 +1,43 @@
+"""The recommended proxy, evolved on all 13 problems of NAS-Bench-Suite-Zero, shipped with its provenance (package data).
+
+    import evoproxy
+    proxy = evoproxy.pretrained()                       # an Ensemble (or Formula) of the recommended method
+    proxy.proxies                                       # the zero-cost proxies it reads
+    proxy.evaluate_table(table)                         # scores of every row of a ProblemTable (calibrated on it)
+    proxy.score_model(net, x, y, reference=ref)         # one PyTorch model against a reference sample
+    evoproxy.pretrained_provenance()                    # data sha256, config, seeds, git revision, date
+
+Scoring one model needs a **reference sample**: the proxies of a few dozen random architectures of the same space
+and task, computed with the same minibatch protocol (``evoproxy.extract.reference_sample`` or a ProblemTable of
+them); the proxy is calibrated on it, so one model gets exactly the score its row would get in a table with that
+reference. Scoring a whole table needs nothing else: the table's rows are the reference.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+FILE = "recommended.json"
+
+
+@lru_cache(maxsize=1)
+def _run() -> dict[str, Any]:
+    import json
+
+    text = resources.files(__name__).joinpath(FILE).read_text()
+    return json.loads(text)
+
+
+def pretrained() -> Any:
+    """The shipped recommended proxy (a :class:`~evoproxy.sr.ensemble.Ensemble` or
+    :class:`~evoproxy.sr.formula.Formula`)."""
+    from evoproxy.sr.formula import scorer_from_run
+
+    return scorer_from_run(_run(), f"evoproxy.shipped/{FILE}")
+
+
+def provenance() -> dict[str, Any]:
+    """Where the shipped proxy comes from: data files and their sha256, config, seeds, git revision, date."""
+    return dict(_run().get("provenance", {}))
