@@ -186,6 +186,40 @@ def side_by_side(ev: ProxyEvaluator, archs: list[str], names: list[str], base: A
     return rows
 
 
+def _op_group(name: str) -> str:
+    if "convolution" in name or "slow_conv" in name:
+        return "convolutions (forward, backward, double backward)"
+    if "pool" in name:
+        return "pooling (forward, backward)"
+    if name == "aten::copy_":
+        return "copies (layout conversions, clones)"
+    if "batch_norm" in name:
+        return "BatchNorm kernels"
+    if name in ("aten::mm", "aten::matmul", "aten::addmm", "aten::bmm"):
+        return "matrix products (nwot kernel, classifier)"
+    return "other elementwise ops and reductions"
+
+
+def op_profile(ev: ProxyEvaluator, archs: list[str], names: list[str], fn: Any) -> tuple[dict[str, float], float]:
+    """Self CPU seconds per net of each op group (torch.profiler) and the seconds inside the BatchNorm double
+    backward (grasp's Hessian-vector product through BatchNorm), for ``fn`` = a ``compute_detailed``."""
+    from torch.profiler import ProfilerActivity, profile
+
+    nets = [ev.model(a) for a in archs]
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for net in nets:
+            fn(net, ev.inputs, ev.targets, names, getattr(ev, "loss_fn", None), seed=ev.seed)
+    groups: dict[str, float] = {}
+    bnbb = 0.0
+    for e in prof.key_averages():
+        if e.key.startswith("aten::"):
+            g = _op_group(e.key)
+            groups[g] = groups.get(g, 0.0) + e.self_cpu_time_total / 1e6 / len(nets)
+        if e.key == "NativeBatchNormBackwardBackward0":
+            bnbb += e.cpu_time_total / 1e6 / len(nets)
+    return groups, bnbb
+
+
 def _worker(rank: int, k: int, archs: list[str], names: list[str], settings: dict, barrier: Any, queue: Any) -> None:
     """One of ``k`` processes of :func:`parallel`: its share of ``archs``, the first as warm-up, the rest timed
     from a barrier all workers pass together."""
@@ -235,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--separate", action="store_true", help="also time one compute() call per proxy")
     ap.add_argument("--flop-archs", type=int, default=3, help="archs whose pass FLOPs are counted (0: none)")
     ap.add_argument("--baseline", default=None, help="git revision whose proxies package is timed side by side")
+    ap.add_argument("--profile", type=int, default=0,
+                    help="profile this many archs by op group (and the --baseline's, before/after)")
     ap.add_argument("--workers", type=int, default=0,
                     help="also measure the aggregate throughput of this many processes extracting at once")
     ap.add_argument("--worker-nets", type=int, default=10, help="nets timed per worker (--workers)")
@@ -261,8 +297,15 @@ def main(argv: list[str] | None = None) -> int:
     steps = groups.get(SHARED, [])
     marginal = step_flops(ev, timed[0], steps) if k and steps else {}
     base = None
-    if args.baseline:
-        base = side_by_side(ev, timed, names, load_baseline(args.baseline))
+    base_mod = load_baseline(args.baseline) if args.baseline else None
+    if base_mod is not None:
+        base = side_by_side(ev, timed, names, base_mod)
+    prof = {}
+    if args.profile:
+        if base_mod is not None:
+            prof["before"] = op_profile(ev, timed[: args.profile], names, base_mod.compute_detailed)
+        prof["after"] = op_profile(ev, timed[: args.profile], names, compute_detailed)
+        prof_load = _load()
     par = parallel(args.workers, args.worker_nets, names, args) if args.workers > 0 else None
     gemm = sgemm_gflops(ev.device)
     med = float(np.median(r["per_net"]))
@@ -322,6 +365,17 @@ def main(argv: list[str] | None = None) -> int:
                   f"median s / net baseline {np.median([b['base'] for b in base]):.3f}, current "
                   f"{np.median([b['new'] for b in base]):.3f}; largest value difference "
                   f"{max(b['diff'] for b in base):.1e}."]
+    if prof:
+        cols = list(prof)
+        heads = {"before": f"`{args.baseline}`", "after": "current"}
+        order = sorted(prof[cols[-1]][0], key=lambda g: -prof[cols[0]][0].get(g, 0.0))
+        lines += ["", f"Where the time goes: torch.profiler self CPU seconds per net by op group, over the first "
+                  f"{args.profile} timed archs (profiler overhead included; load {prof_load:.2f}):", "",
+                  "| op group | " + " | ".join(heads[c] for c in cols) + " |", "|---|" + "---:|" * len(cols)]
+        lines += [f"| {g} | " + " | ".join(f"{prof[c][0].get(g, 0.0):.3f}" for c in cols) + " |" for g in order]
+        lines += ["| all ops | " + " | ".join(f"{sum(prof[c][0].values()):.3f}" for c in cols) + " |",
+                  "| of which inside the BatchNorm double backward (grasp) | "
+                  + " | ".join(f"{prof[c][1]:.3f}" for c in cols) + " |"]
     lines += ["", "Median seconds per proxy (its passes; a shared pass split evenly among its parts):", "",
               "| " + " | ".join(r["per_proxy"]) + " |", "|" + "---:|" * len(r["per_proxy"]),
               "| " + " | ".join(f"{v:.4f}" for v in r["per_proxy"].values()) + " |", "",
