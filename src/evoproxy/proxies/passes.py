@@ -347,7 +347,8 @@ def run_passes(
     todo = [p for p in order if p not in res.passes_run]
     shared = [p for p in todo if PASS_REGISTRY[p].shared]
     device = inputs.device
-    with ChannelsLastPooling():
+    # the pooling fix is for CPU kernels; elsewhere the mode would only add Python overhead to every torch call
+    with ChannelsLastPooling() if device.type == "cpu" else contextlib.nullcontext():
         for p in todo:
             spec = PASS_REGISTRY[p]
             if spec.shared and p != shared[0]:
