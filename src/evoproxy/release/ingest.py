@@ -248,6 +248,7 @@ def ingest(
                 "n": table.n,
                 "absent_proxies": table.meta["absent_proxies"],
                 "nonfinite_counts": table.meta["nonfinite_counts"],
+                "sentinel_counts": table.meta["sentinel_counts"],
             }
             log.info("%s: %d archs -> %s", table.id, table.n, path)
         mpath = out / f"{space}.manifest.json"
