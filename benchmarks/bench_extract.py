@@ -135,16 +135,17 @@ def load_baseline(rev: str) -> Any:
 
 
 def bench(ev: ProxyEvaluator, archs: list[str], names: list[str], separate: bool) -> dict:
-    per_net, per_proxy = [], {}
+    per_net, cpu, per_proxy = [], [], {}
     for a in archs:
         _sync(ev.device)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = ev.evaluate_detailed(a, names)
         _sync(ev.device)
         per_net.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         for p, t in res.times.items():
             per_proxy.setdefault(p, []).append(t)
-    out = {"per_net": np.array(per_net), "per_proxy": {p: float(np.median(v)) for p, v in per_proxy.items()}}
+    out = {"per_net": np.array(per_net), "cpu": np.array(cpu), "per_proxy": {p: float(np.median(v)) for p, v in per_proxy.items()}}
     if separate:
         sep = []
         for a in archs:
@@ -322,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---:|",
         f"| median s / net (all {len(names)} proxies, incl. network build) | {med:.4f} |",
         f"| worst s / net | {r['per_net'].max():.4f} |",
+        f"| median CPU s / net (this process; less sensitive to other jobs than wall time) | "
+        f"{np.median(r['cpu']):.4f} |",
         f"| mean s / net | {r['per_net'].mean():.4f} |",
         f"| archs / s | {1 / r['per_net'].mean():.2f} |",
         f"| projected whole NB201 space ({NB201_SIZE} nets) | {NB201_SIZE * r['per_net'].mean() / 60:.1f} min |",
