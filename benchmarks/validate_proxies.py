@@ -14,7 +14,8 @@ random minibatch (with NASLib's CIFAR training augmentation, pad-4 random crop a
 the agreement two independent runs of the release's procedure reach, i.e. the noise ceiling for rho(ours, release).
 Resumable (one journal per repeat under ``--table``'s folder).
 
-The markdown goes into the ``validate`` section of ``--out`` (``validate-<space>`` for spaces other than nb201).
+The markdown goes into the ``validate`` section of ``--out`` (``validate-<space>`` for spaces other than nb201;
+``validate-repeats-<space>`` with ``--repeats``).
 """
 
 from __future__ import annotations
@@ -171,7 +172,8 @@ def noise_markdown(df: pd.DataFrame, meta: dict) -> str:
         f"n = {meta['n']} archs (seeded sample, seed {meta['seed']}), K = {meta['repeats']} repeats of the release's "
         f"procedure: every (repeat, arch) on a fresh random batch of {meta['batch_size']} real CIFAR-10 images "
         f"({meta['data']}{', NASLib augmentation' if meta['augment'] else ', no augmentation'}) and a fresh weight "
-        f"init; device {meta['device']}, torch {torch.__version__}, {meta['seconds']:.0f} s. Spearman rho. "
+        f"init; device {meta['device']}, torch {torch.__version__}, {meta['seconds']:.0f} s (this invocation; archs "
+        "already in the journals are not recomputed). Spearman rho. "
         "`rho(ours, release)`: median [worst] over the K repeats. `run-to-run`: rho between two repeats, median "
         "[worst] over the K(K-1)/2 pairs -- how well two independent runs of the release's procedure agree, the "
         "ceiling for rho(ours, release). `rho(ours, acc)`: median over repeats.",
@@ -236,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("--repeats needs K >= 2 (run-to-run rho compares repeats)")
         md = run_repeats(args, rel, sample, argv)
         print(md)
-        write_section(args.out, "validate" if args.space == "nb201" else f"validate-{args.space}", md)
+        write_section(args.out, f"validate-repeats-{args.space}", md)
         return 0
     archs_file = Path(args.table).with_suffix(".archs.txt")
     archs_file.parent.mkdir(parents=True, exist_ok=True)
