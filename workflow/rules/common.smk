@@ -277,6 +277,11 @@ def nas_objective(wildcards):
     return evolved_file(wildcards.objective) or wildcards.objective
 
 
+def nas_run_pattern(wildcards):
+    """--out of a search job: its result file with '{seed}' left for the CLI to fill in."""
+    return NAS_RUN.format(objective=wildcards.objective, dataset=wildcards.dataset, seed="{seed}")
+
+
 def nas_algorithm(wildcards):
     return "random" if wildcards.objective == "random" else NAS["algorithm"]
 

@@ -1,6 +1,7 @@
-# Stage 6: proxy-guided evolutionary NAS. One job per (objective, dataset, seed), then one table and figure over all
-# of them. Objectives: 'evolved' = the selected evolved formula (nas.evolved_formula), 'random' = a uniformly random
-# cell, anything else a proxy name.
+# Stage 6: proxy-guided evolutionary NAS. One job per (objective, dataset) runs all seeds in one process (the lookup
+# table and ground truth loaded once), then one table and figure over all of them. Objectives: 'evolved' = the final
+# proxy of nas.evolved_formula, 'evolved_<block>' that of a multi protocol block, 'random' = a uniformly random cell,
+# anything else a proxy name.
 
 
 rule search:
@@ -9,27 +10,29 @@ rule search:
         tables=nas_tables,
         accuracy=ACCURACY_TABLE,
     output:
-        NAS_RUN,
+        expand(NAS_RUN, seed=range(NAS["seeds"]), allow_missing=True),
     params:
         objective=nas_objective,
         algorithm=nas_algorithm,
         data=tables_dir,
         options=NAS_OPTIONS,
         images=nas_images,
+        seeds=f"0-{NAS['seeds'] - 1}",
+        out=nas_run_pattern,
     log:
-        f"{LOGS}/nas/{{objective}}/{{dataset}}/seed_{{seed}}.log",
+        f"{LOGS}/nas/{{objective}}/{{dataset}}.log",
     benchmark:
-        f"{TIMINGS}/nas/{{objective}}/{{dataset}}/seed_{{seed}}.tsv"
+        f"{TIMINGS}/nas/{{objective}}/{{dataset}}.tsv"
     threads: lookup(dpath="nas/threads", within=config)
     resources:
         mem_mb=2000 if NAS["mode"] == "lookup" else 8000,
-        runtime=max(5, int((NAS["budget_seconds"] or 3600) / 60) + 5),
+        runtime=NAS["seeds"] * max(5, int((NAS["budget_seconds"] or 3600) / 60) + 5),
     conda:
         ENV
     shell:
         "evoproxy search {params.options} --dataset {wildcards.dataset} --objective {params.objective} "
-        "--data {params.data} --algorithm {params.algorithm} {params.images} --seed {wildcards.seed} --quiet "
-        "--out {output} > {log} 2>&1"
+        "--data {params.data} --algorithm {params.algorithm} {params.images} --seeds {params.seeds} --quiet "
+        "--out {params.out} > {log} 2>&1"
 
 
 rule nas_table:

@@ -1,16 +1,16 @@
-"""``evoproxy search``: proxy-guided NAS (aging evolution or random search) with a formula or proxy as objective."""
+"""``evoproxy search``: proxy-guided NAS (aging evolution or random search) with a formula or proxy as objective.
+
+Several seeds in one process (``--seeds 0-9 --out DIR/seed_{seed}.json``) load the table and ground truth once; each
+search is the same as with ``--seed S`` alone. The orchestration lives in :mod:`evoproxy.nas.search`."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
-import time
 from typing import Any
 
-from evoproxy.cli import CLIError
-
-log = logging.getLogger("evoproxy.search")
+from evoproxy.cli.evolve import parse_seeds
+from evoproxy.fileio import check_output_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget-evals", type=int, help="stop after this many evaluations")
     p.add_argument("--budget-seconds", type=float, help="stop after this many wall seconds")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", help="several searches: seeds as 'A-B' (inclusive) or 'a,b,c'; --out then holds '{seed}'")
+    p.add_argument("--reference-size", type=int, default=None,
+                   help="online mode, calibrated objectives (ecdf formulas, ensembles): random archs whose proxies "
+                        "calibrate them, computed once at start-up (default 64)")
     p.add_argument("--device", default="auto", help="online mode: cpu, cuda, cuda:N or auto")
     p.add_argument("--batch-size", type=int, default=None,
                    help="online mode: minibatch size for the proxies (default: the release's for the space and task)")
@@ -41,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="online mode: dataset file (CIFAR npz or official tarball/folder; a Taskonomy folder for "
                         "TransNAS-Bench-101 tasks); not needed for data-free objectives (params, flops, l2_norm, "
                         "synflow, zen)")
-    p.add_argument("--out", required=True, help="result JSON (written atomically, also on Ctrl-C)")
+    p.add_argument("--out", required=True, help="result JSON (written atomically, also on Ctrl-C); '{seed}' in it is "
+                                                "replaced by the seed")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
 
@@ -50,76 +55,39 @@ def _raise_interrupt(signum: int, frame: Any) -> None:  # noqa: ARG001
     raise KeyboardInterrupt
 
 
-def _online_objective(args: argparse.Namespace, space: Any, formula: Any) -> tuple[Any, dict[str, Any]]:
-    """Build the online objective from the extraction stage (imports torch only here)."""
-    from evoproxy.data.taskonomy import TASKONOMY_TASKS
-    from evoproxy.nas.objective import OnlineObjective
-
-    try:
-        from evoproxy.extract import ProxyEvaluator, needs_data
-    except ImportError as exc:  # pragma: no cover - the extraction stage is part of the package
-        raise CLIError(f"online mode needs evoproxy.extract.ProxyEvaluator ({exc})") from exc
-    evaluator = ProxyEvaluator(space=space, dataset=args.dataset, batch_size=args.batch_size, seed=args.seed,
-                               device=args.device, data_file=args.images)
-    if needs_data(list(formula.proxies)):
-        if args.images is None and args.dataset in TASKONOMY_TASKS:
-            raise CLIError(f"objective {args.objective} uses proxies that need images ({', '.join(formula.proxies)}):"
-                           f" pass --images with a Taskonomy folder for {args.space}/{args.dataset}")
-        evaluator.inputs  # noqa: B018 - load the minibatch now: a bad --images file fails before the search
-    info = {"device": str(getattr(evaluator, "device", args.device)), "batch_size": evaluator.batch_size,
-            "images": args.images}
-    return OnlineObjective(formula, evaluator), info
-
-
 def run(args: argparse.Namespace) -> int:
-    from evoproxy.nas.evolution import Budget, run_search
-    from evoproxy.nas.objective import LookupObjective, RandomObjective, resolve_objective
-    from evoproxy.nas.results import build_record, load_ground_truth, write_result
-    from evoproxy.problems import load_problem
-    from evoproxy.spaces import get_space
+    from evoproxy.nas.objective import REFERENCE_SIZE
+    from evoproxy.nas.results import write_result
+    from evoproxy.nas.search import Searcher, SearchSettings
 
-    if args.budget_evals is None and args.budget_seconds is None:
-        raise CLIError("give --budget-evals and/or --budget-seconds")
-    budget = Budget(evals=args.budget_evals, seconds=args.budget_seconds)
-    if args.mode == "lookup" and not args.data:
-        raise CLIError("lookup mode needs --data (the folder of ingested tables)")
-    space = get_space(args.space)
-    args.dataset = args.dataset or space.default_task
-    name, formula, objective_info = resolve_objective(args.objective)
-    extra: dict[str, Any] = {"args": {k: v for k, v in vars(args).items() if k not in ("func", "command")}}
-    setup_t = time.perf_counter()
-    lookup = None
-    if formula is None:
-        objective: Any = RandomObjective(args.seed)
-    elif args.mode == "lookup":
-        table = load_problem(args.data, f"{args.space}/{args.dataset}")
-        lookup = objective = LookupObjective(formula, table, where=f"{args.data}/{args.space}__{args.dataset}")
-        extra["lookup"] = {"table_archs": table.n, "nonfinite_scores": objective.nonfinite}
-    else:
-        objective, extra["online"] = _online_objective(args, space, formula)
-    extra["setup_seconds"] = time.perf_counter() - setup_t
-    truth = load_ground_truth(args.data, args.space, args.dataset) if args.data else None
-
-    log.info("searching %s/%s: objective %s (%s mode), %s, budget %s evals / %s s, seed %d", args.space,
-             args.dataset, name, args.mode, args.algorithm, args.budget_evals, args.budget_seconds, args.seed)
+    seeds = parse_seeds(args.seeds) if args.seeds else [args.seed]
+    if len(seeds) > 1 and "{seed}" not in args.out:
+        raise ValueError("--out must contain '{seed}' when --seeds names several searches")
+    outs = {s: args.out.replace("{seed}", str(s)) for s in seeds}
+    for out in outs.values():
+        check_output_file(out)
+    searcher = Searcher(SearchSettings(
+        objective=args.objective, space=args.space, dataset=args.dataset, mode=args.mode, data=args.data,
+        algorithm=args.algorithm, population=args.population, sample_size=args.sample_size,
+        budget_evals=args.budget_evals, budget_seconds=args.budget_seconds, device=args.device,
+        batch_size=args.batch_size, images=args.images, reference_size=args.reference_size or REFERENCE_SIZE,
+        progress=not args.quiet))
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        result = run_search(args.algorithm, space, objective, budget, seed=args.seed, population=args.population,
-                            sample_size=args.sample_size, progress=not args.quiet)
+        for seed, out in outs.items():
+            record = searcher.search(seed)
+            write_result(out, record)
+            _summary(record, out)
+            if record["status"] == "interrupted":
+                return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if lookup is not None:
-        extra["lookup"]["skipped_not_in_table"] = lookup.missing
-    if hasattr(objective, "proxy_seconds"):
-        extra["online"]["proxy_seconds"] = objective.proxy_seconds
-        extra["online"]["nonfinite_scores"] = objective.failures
-    objective_info = {"name": name, **objective_info}
-    record = build_record(result, space=args.space, dataset=args.dataset, mode=args.mode,
-                          objective=objective_info, truth=truth, extra=extra)
-    write_result(args.out, record)
-    t = record["truth"] or {}
+    return 0
+
+
+def _summary(r: dict[str, Any], out: str) -> None:
+    t = r["truth"] or {}
     acc = f"{t['accuracy']:.2f}% {t['metric']} (rank {t['rank']}/{t['n_cells']})" if t.get("accuracy") else "n/a"
-    print(f"{args.space}/{args.dataset} {name} seed {args.seed}: {result.status} after {result.evaluations} evals "
-          f"({result.skipped} skipped) in {result.wall_seconds:.1f}s (objective {result.objective_seconds:.1f}s); "
-          f"best {record['best'].get('cell') or result.best_arch} -> {acc}; wrote {args.out}")
-    return 130 if result.status == "interrupted" else 0
+    print(f"{r['space']}/{r['dataset']} {r['objective']['name']} seed {r['seed']}: {r['status']} after "
+          f"{r['evaluations']} evals ({r['skipped']} skipped) in {r['wall_seconds']:.1f}s (objective "
+          f"{r['objective_seconds']:.1f}s); best {r['best'].get('cell') or r['best'].get('arch')} -> {acc}; wrote {out}")
