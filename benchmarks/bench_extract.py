@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import torch
@@ -96,7 +97,8 @@ class FlopCount(TorchDispatchMode):
 
 
 def _flops_of(ev: ProxyEvaluator, net: torch.nn.Module, passes: set[str]) -> float:
-    with FlopCount() as fc:
+    # inference_mode skips Python dispatch modes: count under no_grad (same ops, same values)
+    with FlopCount() as fc, mock.patch.object(torch, "inference_mode", torch.no_grad):
         run_passes(net, ev.inputs, ev.targets, passes, getattr(ev, "loss_fn", None), 1, ev.seed)
     return float(fc.total)
 
