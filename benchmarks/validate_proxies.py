@@ -251,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         ours, device = _frame(rows, proxies), "see table metadata"
         seconds = float(ours[[f"time_{p}" for p in proxies]].to_numpy().sum()) if proxies else 0.0
     else:
-        table = extract(args.space, str(archs_file), args.proxies, "cifar10", args.batch_size, args.seed,
-                        args.device, args.data_file, args.table)
+        evaluator = ProxyEvaluator(args.space, "cifar10", args.batch_size, args.seed, args.device, args.data_file)
+        table = extract(evaluator, str(archs_file), args.proxies, args.table)
         args.batch_size = table.meta["batch_size"]
         seconds = time.perf_counter() - t0
         proxies = [p for p in PROXIES if p in table.meta["computed_proxies"]]

@@ -55,7 +55,7 @@ def evaluator() -> ProxyEvaluator:
 
 def test_extract_writes_problem_table(tmp_path, evaluator):
     out = tmp_path / "toy__cifar10.parquet"
-    table = extract(ToySpace(), "all", "nwot,synflow,params", batch_size=8, out=out, evaluator=evaluator,
+    table = extract(evaluator, "all", "nwot,synflow,params", out=out,
                     progress=False)
     back = load_table(out, require_target=False)
     assert back.n == table.n == 4
@@ -84,7 +84,7 @@ def test_values_do_not_depend_on_evaluation_order(evaluator):
 
 def test_resume_after_interruption_loses_only_the_arch_in_flight(tmp_path, evaluator, monkeypatch):
     out = tmp_path / "t.parquet"
-    full = extract(ToySpace(), "all", "nwot,snip", out=tmp_path / "full.parquet", evaluator=evaluator, progress=False)
+    full = extract(evaluator, "all", "nwot,snip", out=tmp_path / "full.parquet", progress=False)
     calls = []
     real = evaluator.evaluate_detailed
 
@@ -96,33 +96,33 @@ def test_resume_after_interruption_loses_only_the_arch_in_flight(tmp_path, evalu
 
     monkeypatch.setattr(evaluator, "evaluate_detailed", dying)
     with pytest.raises(KeyboardInterrupt):
-        extract(ToySpace(), "all", "nwot,snip", out=out, evaluator=evaluator, progress=False, checkpoint_every=1000)
+        extract(evaluator, "all", "nwot,snip", out=out, progress=False, checkpoint_every=1000)
     assert not out.exists()  # no checkpoint yet, but the journal holds the 2 finished archs
     assert len((tmp_path / "t.parquet.journal.jsonl").read_text().splitlines()) == 2
     calls.clear()
     monkeypatch.setattr(evaluator, "evaluate_detailed", real)
     counted = []
     monkeypatch.setattr(evaluator, "evaluate_detailed", lambda a, n=None: counted.append(a) or real(a, n))
-    resumed = extract(ToySpace(), "all", "nwot,snip", out=out, evaluator=evaluator, progress=False)
+    resumed = extract(evaluator, "all", "nwot,snip", out=out, progress=False)
     assert len(counted) == 2
     pd.testing.assert_frame_equal(
         resumed.df.set_index("arch").sort_index()[["nwot", "snip"]],
         full.df.set_index("arch").sort_index()[["nwot", "snip"]],
     )
     counted.clear()
-    extract(ToySpace(), "all", "nwot,snip", out=out, evaluator=evaluator, progress=False)
+    extract(evaluator, "all", "nwot,snip", out=out, progress=False)
     assert counted == []  # everything done: nothing recomputed
 
 
 def test_resume_with_other_settings_is_refused(tmp_path, evaluator):
     out = tmp_path / "t.parquet"
-    extract(ToySpace(), 2, "nwot", out=out, evaluator=evaluator, progress=False)
+    extract(evaluator, 2, "nwot", out=out, progress=False)
     x, y = torch.randn(16, 3, 8, 8), torch.randint(0, 10, (16,))
     other = ProxyEvaluator(ToySpace(), "cifar10", batch_size=16, seed=0, device="cpu", inputs=x, targets=y)
     with pytest.raises(ExtractError, match="batch_size=8 but this run asks for 16"):
-        extract(ToySpace(), 2, "nwot", out=out, evaluator=other, progress=False)
+        extract(other, 2, "nwot", out=out, progress=False)
     with pytest.raises(ExtractError, match="lacks proxies \\['zen'\\]"):
-        extract(ToySpace(), 2, "nwot,zen", out=out, evaluator=evaluator, progress=False)
+        extract(evaluator, 2, "nwot,zen", out=out, progress=False)
 
 
 def test_arch_selection_from_files_and_errors(tmp_path):
@@ -149,7 +149,7 @@ def test_arch_selection_from_files_and_errors(tmp_path):
 
 def test_unknown_proxy_and_device_errors(tmp_path, evaluator):
     with pytest.raises(ProxyError, match="'synflowx': unknown proxy"):
-        extract(ToySpace(), 2, "synflowx", out=tmp_path / "x.parquet", evaluator=evaluator, progress=False)
+        extract(evaluator, 2, "synflowx", out=tmp_path / "x.parquet", progress=False)
     if not torch.cuda.is_available():
         with pytest.raises(ExtractError, match="CUDA is not available"):
             resolve_device("cuda")
@@ -168,7 +168,7 @@ def test_fill_merges_missing_proxies(tmp_path, evaluator):
     archs = ["(4, 1)", "(8, 2)", "(4, 2)"]
     save_table(_bench_table(archs), tmp_path / "toy__cifar10.parquet")
     prim = tmp_path / "prim.parquet"
-    extract(ToySpace(), archs[::-1], "nwot,zen,snip", out=prim, evaluator=evaluator, progress=False)
+    extract(evaluator, archs[::-1], "nwot,zen,snip", out=prim, progress=False)
     out = tmp_path / "filled.parquet"
     assert main(["fill", "--table", str(tmp_path / "toy__cifar10.parquet"), "--primitives", str(prim),
                  "--out", str(out)]) == 0
@@ -187,7 +187,7 @@ def test_fill_merges_missing_proxies(tmp_path, evaluator):
 def test_fill_refuses_primitives_missing_archs(tmp_path, evaluator):
     save_table(_bench_table(["(4, 1)", "(8, 2)"]), tmp_path / "toy__cifar10.parquet")
     prim = tmp_path / "prim.parquet"
-    extract(ToySpace(), ["(4, 1)"], "nwot", out=prim, evaluator=evaluator, progress=False)
+    extract(evaluator, ["(4, 1)"], "nwot", out=prim, progress=False)
     with pytest.raises(ExtractError, match="lacks 1 of the 2 archs"):
         fill(tmp_path / "toy__cifar10.parquet", prim, tmp_path / "o.parquet")
     with pytest.raises(ExtractError, match="were not computed there"):
@@ -204,7 +204,7 @@ def test_nonfinite_values_become_nan(tmp_path, evaluator, monkeypatch):
         return r
 
     monkeypatch.setattr(evaluator, "evaluate_detailed", inf_nwot)
-    t = extract(ToySpace(), 2, "nwot", out=tmp_path / "n.parquet", evaluator=evaluator, progress=False)
+    t = extract(evaluator, 2, "nwot", out=tmp_path / "n.parquet", progress=False)
     assert t.df["nwot"].isna().all()
     assert t.meta["nonfinite_counts"] == {"nwot": 2}
 

@@ -124,17 +124,16 @@ def test_plugin_through_proxy_evaluator(plugin):
     assert got["relu_balance"] == pytest.approx(_expected(ev.model(arch), x)["relu_balance"], rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="extract._frame writes value columns only for the 13 release proxies "
-                                        "(evoproxy/extract.py): a plug-in proxy's values are dropped")
 def test_plugin_through_extract(plugin, tmp_path):
     x, y = _batch(8)
     ev = ProxyEvaluator(WidthSpace(), "cifar10", batch_size=8, seed=0, device="cpu", inputs=x, targets=y)
     archs = ["4", "8"]
     out = tmp_path / "plug.parquet"
-    extract(WidthSpace(), archs, "relu_balance,nwot", out=out, evaluator=ev, progress=False)
+    extract(ev, archs, "relu_balance,nwot", out=out, progress=False)
     df = load_table(out, require_target=False).df.set_index("arch")
     assert df.loc[archs[0], "time_relu_balance"] > 0
     assert df.loc[archs[0], "relu_balance"] == ev.evaluate(archs[0], ["relu_balance"])["relu_balance"]
+    assert "relu_balance" in load_table(out, require_target=False).proxies  # a terminal the GP can use
 
 
 def test_unregistered_plugin_is_gone(plugin):

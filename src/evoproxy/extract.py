@@ -1,6 +1,6 @@
 """Primitive extraction: search space + architectures + one image minibatch -> a ProblemTable of proxy values.
 
-``extract(...)`` computes the requested proxies for many architectures into ``results/primitives/<space>__<dataset>
+``extract(evaluator, archs, ...)`` computes the requested proxies for many architectures into ``results/primitives/<space>__<dataset>
 .parquet`` (resumable, progress with archs/s, CUDA OOM -> batch split). ``ProxyEvaluator`` is the same machinery for
 one architecture at a time, for NAS that scores new candidates online: it loads the minibatch once, keeps it on the
 device, and builds each network with a seed derived from (seed, space, arch), so an arch gets the same values
@@ -356,8 +356,10 @@ def _read_journal(path: Path) -> list[dict]:
 
 
 def _frame(rows: list[dict], proxies: list[str]) -> pd.DataFrame:
+    """The 13 release proxies' columns (NaN where not computed), then any other registered proxy computed here (an
+    extra column, listed in the table's ``extra_columns``), then the time columns."""
     cols: dict[str, Any] = {"arch": pd.Series([r["arch"] for r in rows], dtype=object)}
-    for p in PROXIES:
+    for p in [*PROXIES, *(q for q in proxies if q not in PROXIES)]:
         vals = [r["values"].get(p, math.nan) for r in rows]
         cols[p] = pd.Series([v if v is not None and math.isfinite(v) else math.nan for v in vals], dtype=np.float64)
     for p in proxies:
@@ -376,25 +378,19 @@ def _check_resume(meta: dict, expect: dict, path: Path) -> None:
 
 
 def extract(
-    space: Any,
+    evaluator: ProxyEvaluator,
     archs: str | int | Sequence[Any],
     proxies: Iterable[str] | str | None = "all",
-    dataset: str = "cifar10",
-    batch_size: int | None = None,
-    seed: int = 0,
-    device: str | torch.device = "auto",
-    data_file: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] = "primitives.parquet",
-    root: str | os.PathLike[str] | None = None,
     checkpoint_every: int = 200,
     progress: bool = True,
-    evaluator: ProxyEvaluator | None = None,
 ) -> ProblemTable:
-    """Compute ``proxies`` for ``archs`` of ``space`` on one ``dataset`` minibatch and write a ProblemTable to
+    """Compute ``proxies`` for ``archs`` of the evaluator's space on its minibatch and write a ProblemTable to
     ``out`` (no accuracy column; metadata device, torch, batch_size, seed, computed_proxies, space, task).
 
-    ``batch_size`` None is the release's for (space, dataset) (:func:`release_batch_size`); data-free proxies need
-    no ``data_file`` (no images are read or downloaded when every requested proxy is data-free).
+    The evaluator is the one place of the extraction's settings (space, dataset, batch size, seed, device, data):
+    ``extract(ProxyEvaluator("nb201", "cifar10", data_file=...), "all")``. Data-free proxies need no data file (no
+    images are read or downloaded when every requested proxy is data-free).
 
     Resumable: each finished arch is appended (and flushed) to ``<out>.journal.jsonl``; the Parquet is rewritten
     atomically every ``checkpoint_every`` archs and at the end, when the journal is removed. Re-running skips the
@@ -402,8 +398,8 @@ def extract(
     """
     names = resolve(proxies)
     out = Path(out)
-    ev = evaluator or ProxyEvaluator(space, dataset, batch_size, seed, device, data_file, root)
-    dataset, batch_size, seed = ev.dataset, ev.batch_size, ev.seed  # a given evaluator's settings win
+    ev = evaluator
+    dataset, batch_size, seed, data_file = ev.dataset, ev.batch_size, ev.seed, ev.data_file
     todo_all = select_archs(ev.space, archs, seed)
     meta = {
         "space": ev.space_name,
@@ -439,6 +435,7 @@ def extract(
         nonfinite = {p: int(sum(1 for r in rows if not _finite(r["values"].get(p)))) for p in names}
         table = ProblemTable(ev.space_name, dataset, df, {
             **meta, "absent_proxies": [p for p in PROXIES if p not in names], "nonfinite_counts": nonfinite,
+            "extra_columns": [p for p in names if p not in PROXIES],
             "split_data_max": ev.max_split,
         })
         save_table(table, out)

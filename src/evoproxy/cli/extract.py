@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from evoproxy.extract import extract
+from evoproxy.extract import ProxyEvaluator, extract
 
 
 def _archs(value: str) -> str | int:
@@ -44,8 +44,9 @@ def run(args: argparse.Namespace) -> int:
         from evoproxy.spaces import get_space
 
         args.dataset = get_space(args.space).default_task
-    table = extract(args.space, args.archs, args.proxies, args.dataset, args.batch_size, args.seed, args.device,
-                    args.data_file, args.out, root=args.data_root, checkpoint_every=args.checkpoint_every)
+    evaluator = ProxyEvaluator(args.space, args.dataset, args.batch_size, args.seed, args.device, args.data_file,
+                               root=args.data_root)
+    table = extract(evaluator, args.archs, args.proxies, args.out, checkpoint_every=args.checkpoint_every)
     print(f"{args.out}: {table.n} archs x {len(table.meta['computed_proxies'])} proxies "
           f"({table.meta['device']}, batch {table.meta['batch_size']}, {time.perf_counter() - t0:.1f} s this run)")
     return 0
