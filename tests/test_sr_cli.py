@@ -24,13 +24,14 @@ def data_dir(tmp_path):
     return d
 
 
-def test_evolve_select_score_end_to_end(data_dir, tmp_path, capsys):
+@pytest.mark.parametrize("final", ["best", "ensemble"])
+def test_evolve_select_score_end_to_end(data_dir, tmp_path, capsys, final):
     runs = []
     for seed in (0, 1):
         out = tmp_path / f"run_{seed}.json"
         rc = main(["evolve", "--data", str(data_dir), "--problems", "nb201/cifar10,nb101/cifar10", "--seed", str(seed),
                    "--population", "20", "--generations", "3", "--n-train", "50", "--out", str(out),
-                   "--sr-json", '{"init_max_depth": 3}'])
+                   "--sr-json", json.dumps({"init_max_depth": 3, "final": final})])
         assert rc == 0
         runs.append(json.loads(out.read_text()))
     r = runs[0]
@@ -43,12 +44,20 @@ def test_evolve_select_score_end_to_end(data_dir, tmp_path, capsys):
     assert r["fitness"]["per_problem"]["nb201/cifar10"]["train"]["n"] == 50
 
     best = tmp_path / "best.json"
-    assert main(["select", "--runs", str(tmp_path / "run_0.json"), str(tmp_path / "run_1.json"), "--out", str(best)]) == 0
+    assert main(["select", "--runs", str(tmp_path / "run_0.json"), str(tmp_path / "run_1.json"), "--data", str(data_dir),
+                 "--out", str(best)]) == 0
     chosen = json.loads(best.read_text())
     fits = [x["fitness"]["train_fitness"] for x in runs]
-    assert chosen["fitness"]["train_fitness"] == max(fits)
-    assert chosen["seed"] == int(np.argmax(fits))  # ties -> lowest seed
     assert len(chosen["selected_from"]) == 2
+    assert chosen["selection"]["final"] == final
+    if final == "best":
+        assert chosen["fitness"]["train_fitness"] == max(fits)
+        assert chosen["seed"] == int(np.argmax(fits))  # ties -> lowest seed
+    else:  # an ensemble of both runs, best training fitness first (or one member when both found the same formula)
+        assert chosen["kind"] == "ensemble"
+        assert chosen["seed"][0] == int(np.argmax(fits))
+        texts = {x["text"] for x in runs}
+        assert len(chosen["members"]) == len(texts)
 
     scores = tmp_path / "scores.parquet"
     assert main(["score", "--formula", str(best), "--data", str(data_dir), "--out", str(scores)]) == 0
