@@ -52,12 +52,13 @@ def _remove_stale_parts(final: Path) -> None:
     prefix = _part_prefix(final)
     for part in final.parent.glob(f"{glob.escape(prefix)}*.part"):
         pid = part.name[len(prefix):].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             with contextlib.suppress(OSError):
                 part.unlink()
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -24,12 +24,12 @@ import pyarrow.parquet as pq
 
 from evoproxy import PROXIES
 from evoproxy.fileio import atomic_path
+from evoproxy.release.names import ACCURACY_TABLE as ACCURACY_TABLE  # re-exported
 from evoproxy.schema import defaults
 
 log = logging.getLogger(__name__)
 
 TARGET = "val_accuracy"
-ACCURACY_TABLE = "nb201_accuracy.parquet"
 
 MISSING_MAGNITUDE = 1e8
 """A proxy value at or beyond this magnitude marks "missing" in the release: NASLib stored NaN scores as -1e8.

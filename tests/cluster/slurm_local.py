@@ -32,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 
+from evoproxy.fileio import pid_alive
+
 DAEMONS = ("munged", "slurmctld", "slurmd")
 SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
 HEADER = "# single-node test cluster written by tests/cluster/slurm_local.py"
@@ -61,16 +63,6 @@ def _node_memory_mb() -> int:
     raise SlurmError("cannot read MemTotal from /proc/meminfo")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _stale_link(link: Path) -> bool:
     """A config link written by this module whose cluster is gone (target missing, or none of its daemons alive)."""
     target = Path(os.readlink(link))
@@ -80,7 +72,7 @@ def _stale_link(link: Path) -> bool:
         return False
     for pf in (target.parent / "run").glob("*.pid"):
         try:
-            if _pid_alive(int(pf.read_text().split()[0])):
+            if pid_alive(int(pf.read_text().split()[0])):
                 return False
         except (ValueError, IndexError):
             continue
@@ -208,7 +200,7 @@ PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE St
             pf = self.pidfile(daemon)
             if pf.exists() and pf.read_text().strip():
                 pid = int(pf.read_text().split()[0])
-                if _pid_alive(pid):
+                if pid_alive(pid):
                     return pid
             time.sleep(0.2)
         log = self.logfile(daemon)
@@ -270,12 +262,12 @@ PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE St
                 pid = int(pf.read_text().split()[0])
             except (ValueError, IndexError):
                 continue
-            if _pid_alive(pid):
+            if pid_alive(pid):
                 os.kill(pid, signal.SIGTERM)
                 deadline = time.monotonic() + timeout
-                while _pid_alive(pid) and time.monotonic() < deadline:
+                while pid_alive(pid) and time.monotonic() < deadline:
                     time.sleep(0.1)
-                if _pid_alive(pid):
+                if pid_alive(pid):
                     os.kill(pid, signal.SIGKILL)
             pf.unlink(missing_ok=True)
         self.started.clear()
@@ -287,7 +279,7 @@ PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE St
         for daemon in DAEMONS:
             pf = self.pidfile(daemon)
             try:
-                out[daemon] = pf.exists() and _pid_alive(int(pf.read_text().split()[0]))
+                out[daemon] = pf.exists() and pid_alive(int(pf.read_text().split()[0]))
             except (ValueError, IndexError):
                 out[daemon] = False
         return out

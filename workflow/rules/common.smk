@@ -22,6 +22,7 @@ os.environ.setdefault("EVOPROXY_SRC", str(REPO))
 from evoproxy.methods import expand_preset
 from evoproxy.protocols import GENERALISATION, evaluation_problems, trainsets
 from evoproxy.release.download import SOURCES
+from evoproxy.release.names import ACCURACY_TABLE as ACCURACY_TABLE_NAME
 from evoproxy.report import outputs as report_outputs
 
 
@@ -57,7 +58,7 @@ MIRROR = os.environ.get("EVOPROXY_MIRROR") or config["data"]["mirror"]
 MIRROR_ARG = f"--mirror {MIRROR}" if MIRROR else ""
 SPACE_FILES = {s.space: name for name, s in SOURCES.items() if s.space}  # space -> zc_<space>.json
 (ACCURACY_CSV,) = [name for name, s in SOURCES.items() if not s.space]  # nb201_accuracy_15625.csv
-ACCURACY_TABLE = f"{DATA}/nb201_accuracy.parquet"
+ACCURACY_TABLE = f"{DATA}/{ACCURACY_TABLE_NAME}"
 PROBLEMS = config["problems"]
 
 # ---------------------------------------------------------------- evolution protocols

@@ -17,6 +17,7 @@ import pandas as pd
 
 from evoproxy import PROXIES
 from evoproxy.fileio import read_json, write_text_atomic
+from evoproxy.report.outputs import TABLE_FORMATS
 
 SUPERVISED = "supervised†"
 LEADING = ["evolved", "best_single", "ensemble_all", "ensemble_top3"]
@@ -226,7 +227,7 @@ def write_table(tab: pd.DataFrame, out_dir: str | Path, name: str, bold: bool = 
                 raw_cols: Sequence[str] = ()) -> dict[str, Path]:
     """Write ``name``.csv/.md/.tex atomically; return the paths."""
     out_dir = Path(out_dir)
-    paths = {ext: out_dir / f"{name}.{ext}" for ext in ("csv", "md", "tex")}
+    paths = {ext: out_dir / f"{name}.{ext}" for ext in TABLE_FORMATS}
     write_text_atomic(paths["csv"], tab.to_csv(index=index, float_format="%.6g"))
     write_text_atomic(paths["md"], to_markdown(tab, bold, index))
     write_text_atomic(paths["tex"], to_latex(tab, bold, index, raw_cols))
