@@ -87,6 +87,20 @@ def test_ecdf_scores_one_architecture_exactly_like_its_row_in_a_table() -> None:
     assert np.isnan(ecdf(np.array([np.nan, 1.0]), np.array([0.0, 2.0]))[0])
 
 
+def test_ecdf_keeps_the_order_a_small_reference_cannot_resolve() -> None:
+    rng = np.random.default_rng(0)
+    reference = np.round(rng.normal(size=64), 1)  # ties too
+    x = np.sort(np.concatenate([rng.normal(size=5000) * 4, [-1e9, 1e9]]))
+    f = ecdf(x, reference)
+    assert np.all(np.diff(f) > 0) and 0 < f[0] and f[-1] < 1  # strictly increasing: above the reference's max too
+    knots = np.unique(reference)
+    lo, hi = np.searchsorted(np.sort(reference), knots, "left"), np.searchsorted(np.sort(reference), knots, "right")
+    assert np.array_equal(ecdf(knots, reference), (lo + hi) / (2.0 * reference.size))  # mid-rank at reference values
+    assert np.array_equal(ecdf(reference, reference), ecdf(reference, reference[::-1]))
+    np.testing.assert_allclose(ecdf(3 * x + 7, 3 * reference + 7), f, rtol=0, atol=1e-12)  # scale-free
+    np.testing.assert_allclose(ecdf(-x, -reference), 1 - f, rtol=0, atol=1e-12)  # a flipped proxy flips F
+
+
 def _data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "data"
     for space, task, n, seed in (("nb201", "cifar10", 200, 0), ("nb101", "cifar10", 120, 1)):

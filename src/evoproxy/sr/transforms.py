@@ -5,11 +5,15 @@
 - ``rank``: average-tie ranks scaled to (0, 1] over the rows being evaluated (kept for old runs; ``ecdf`` is the
   same idea with an explicit reference);
 - ``ecdf``: the calibrated transform. Each value is mapped through the empirical CDF of a *reference sample* of the
-  same problem, ``F(x) = (#{r < x} + #{r == x} / 2) / #R``: the training split during evolution, the evaluated rows
-  when scoring a table, and in NAS (or for one architecture) a reference sample of random archs of the space. The
-  result lies in [0, 1] whatever the proxy's scale, so a formula means the same on every space, task and minibatch
-  size (jacov is about -N for a batch of N; its ECDF is not), and one architecture gets exactly the value its row
-  would get inside a table with the same reference.
+  same problem: the training split during evolution, the evaluated rows when scoring a table, and in NAS (or for one
+  architecture) a reference sample of random archs of the space. At a reference value it is the mid-rank ECDF
+  ``F(x) = (#{r < x} + #{r == x} / 2) / #R``; between reference values it is interpolated linearly, and beyond the
+  reference's range it approaches 0 or 1 hyperbolically (scale: the mean gap between distinct reference values), so it
+  is strictly increasing: two architectures that a small reference cannot separate (both above its maximum) keep
+  their order. The result lies in (0, 1) whatever the proxy's scale, so a formula means the same on every space, task
+  and minibatch size (jacov is about -N for a batch of N; its ECDF is not; an affine map of a proxy leaves it
+  unchanged), and one architecture gets exactly the value its row would get inside a table with the same reference.
+  When the evaluated rows are the reference (evolution, scoring a table, lookup NAS) only the mid-rank values occur.
 
 Missing values: a non-finite value is NaN, and NaN stays NaN under every transform (the row ranks last). A proxy
 that the reference lacks altogether (absent, or all-NaN) takes the neutral calibrated value :data:`ABSENT` = 0.5
@@ -34,19 +38,24 @@ def absent_value(transform: str) -> float:
 
 
 def ecdf(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Mid-rank empirical CDF of ``reference`` (its finite values) at each of ``values``; NaN stays NaN; a reference
-    without finite values (the proxy is absent) gives :data:`ABSENT` everywhere."""
+    """Calibrated value of each of ``values`` against ``reference`` (its finite values; see the module docstring);
+    NaN stays NaN; a reference without finite values (the proxy is absent) gives :data:`ABSENT` everywhere."""
     x = np.asarray(values, dtype=np.float64)
     ref = np.asarray(reference, dtype=np.float64)
-    ref = np.sort(ref[np.isfinite(ref)])
+    ref = ref[np.isfinite(ref)]
     if not ref.size:
         return np.full(x.shape, ABSENT)
+    knots, counts = np.unique(ref, return_counts=True)
+    heights = (np.cumsum(counts) - counts / 2.0) / ref.size  # mid-rank ECDF at each distinct reference value
+    gap = (knots[-1] - knots[0]) / (knots.size - 1) if knots.size > 1 else max(abs(knots[0]), 1.0)
     out = np.full(x.shape, np.nan)
     ok = np.isfinite(x)
-    if ok.any():
-        lo = np.searchsorted(ref, x[ok], side="left")
-        hi = np.searchsorted(ref, x[ok], side="right")
-        out[ok] = (lo + hi) / (2.0 * ref.size)
+    v = x[ok]
+    f = np.interp(v, knots, heights)
+    low, high = v < knots[0], v > knots[-1]
+    f[low] = heights[0] / (1.0 + (knots[0] - v[low]) / gap)  # hyperbolic tails: no float saturation for
+    f[high] = 1.0 - (1.0 - heights[-1]) / (1.0 + (v[high] - knots[-1]) / gap)  # any realistic distance
+    out[ok] = f
     return out
 
 
