@@ -2,10 +2,12 @@
 
     .venv/bin/python benchmarks/readme_results.py --report /path/to/results/report.md --name paper-results \
         --sections "Win counts" "Multi-problem protocol" "Runs" "NAS on NAS-Bench-201" [--intro TEXT]
+    .venv/bin/python benchmarks/readme_results.py --file benchmarks/results/methods.md --name methods
 
 Each ``--sections`` item selects the ``## `` section of the report whose title starts with it (with its ``###``
 subsections); they are written, demoted one level, between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->``.
-Figure links are dropped (they point into the report's folder).
+Figure links are dropped (they point into the report's folder). ``--file`` copies a whole generated markdown file
+(a benchmark's results) instead.
 """
 
 from __future__ import annotations
@@ -30,14 +32,21 @@ def sections(text: str) -> dict[str, str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--report", required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--report", help="a results/report.md")
+    src.add_argument("--file", help="a generated markdown file, copied whole")
     ap.add_argument("--readme", default=str(REPO / "README.md"))
     ap.add_argument("--name", required=True, help="marker name of the README block")
-    ap.add_argument("--sections", nargs="+", required=True, help="title prefixes of the report's ## sections")
+    ap.add_argument("--sections", nargs="+", default=[], help="title prefixes of the report's ## sections")
     ap.add_argument("--intro", default="", help="paragraph put before the copied sections")
     args = ap.parse_args()
-    found = sections(Path(args.report).read_text())
     out = [args.intro.strip()] if args.intro.strip() else []
+    if args.file:
+        write_section(args.readme, args.name, "\n\n".join([*out, Path(args.file).read_text().strip()]))
+        return
+    if not args.sections:
+        raise SystemExit("--report needs --sections")
+    found = sections(Path(args.report).read_text())
     for prefix in args.sections:
         title = next((t for t in found if t.startswith(prefix)), None)
         if title is None:
