@@ -351,3 +351,23 @@ def test_truncated_npz_is_one_clear_error(tmp_path, capsys):
         err = capsys.readouterr().err
         assert rc == 2 and str(f) in err and "not a readable npz file" in err
         assert not (tmp_path / "s.json").exists()
+
+
+def test_reference_sample_calibrates_one_architecture_like_its_table_row(evaluator):
+    """The reference sample is seeded; an ecdf formula scoring one arch against it (online NAS, ``score_model``)
+    gives that arch the score its row gets when the reference table is scored whole."""
+    from evoproxy.nas.objective import OnlineObjective
+    from evoproxy.sr.formula import Formula
+
+    ref = evaluator.reference_sample(3, ["params", "nwot"], seed=1)
+    again = evaluator.reference_sample(3, ["params", "nwot"], seed=1)
+    assert list(ref.archs) == list(again.archs) and len(set(ref.archs)) == 3
+    assert ref.n == 3 and np.array_equal(ref.values("nwot"), again.values("nwot"))
+    assert ref.values("params").tolist() == [evaluator.evaluate(a, ["params"])["params"] for a in ref.archs]
+    f = Formula.from_ast(["add", ["proxy", "params"], ["proxy", "nwot"]], transform="ecdf")
+    online = OnlineObjective(f, evaluator, reference_size=3, seed=1)
+    assert online.reference_archs == list(ref.archs)
+    table_scores = f.evaluate_table(ref)
+    assert [online(a) for a in ref.archs] == pytest.approx(table_scores.tolist())
+    with pytest.raises(ExtractError, match="at least 2"):
+        evaluator.reference_sample(1)

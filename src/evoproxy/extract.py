@@ -286,6 +286,19 @@ class ProxyEvaluator:
         """``{proxy: value}`` of ``arch`` (default: all 13 proxies)."""
         return self.evaluate_detailed(arch, names).values
 
+    def reference_sample(self, size: int, names: Iterable[str] | str | None = None, seed: int = 0) -> Any:
+        """The proxies of ``size`` seeded random archs of the space, as columns (a
+        :class:`~evoproxy.sr.formula.ColumnTable`, its ``archs`` the sampled archs): the reference that calibrates an
+        ``ecdf`` formula or an ensemble when it scores one architecture. The same seed gives the same archs."""
+        from evoproxy.sr.formula import ColumnTable
+
+        if size < 2:
+            raise ExtractError(f"a reference sample needs at least 2 archs, got {size}")
+        wanted = resolve(names)
+        archs = [self.canonical(a) for a in self.space.sample(int(size), int(seed))]
+        rows = [self.evaluate(a, wanted) for a in archs]
+        return ColumnTable({p: np.array([r.get(p, math.nan) for r in rows], dtype=np.float64) for p in wanted}, archs)
+
 
 # ------------------------------------------------------------------------------------------------- arch selection
 def read_arch_file(path: str | os.PathLike[str]) -> list[str]:

@@ -131,8 +131,7 @@ class OnlineObjective:
     of ``reference_size`` seeded random archs of the space, computed once at start-up (``reference_seconds``), so a
     candidate's score never depends on which other candidates the search has seen."""
 
-    def __init__(self, formula: Scorer, evaluator: Any, space: Any = None, reference_size: int = REFERENCE_SIZE,
-                 seed: int = 0) -> None:
+    def __init__(self, formula: Scorer, evaluator: Any, reference_size: int = REFERENCE_SIZE, seed: int = 0) -> None:
         self.transform = str(getattr(formula, "transform", "none"))
         if self.transform == "rank":
             raise ValueError("the formula was evolved on rank-transformed proxies (ranks over the evaluated table); "
@@ -146,15 +145,12 @@ class OnlineObjective:
         self.reference_seconds = 0.0
         self.reference_archs: list[str] = []
         if self.transform == "ecdf":
-            if space is None or reference_size < 2:
-                raise ValueError("a calibrated formula needs a reference sample in online mode: give the space and "
-                                 "a reference size >= 2")
+            if not hasattr(evaluator, "reference_sample") or reference_size < 2:
+                raise ValueError("a calibrated formula needs a reference sample in online mode: an evaluator with "
+                                 "reference_sample() and a reference size >= 2")
             t = time.perf_counter()
-            self.reference_archs = list(space.sample(reference_size, seed))
-            rows = [self._values(a) for a in self.reference_archs]
-            from evoproxy.sr.formula import ColumnTable
-
-            self.reference = ColumnTable({p: np.array([r.get(p, math.nan) for r in rows]) for p in self.proxies})
+            self.reference = evaluator.reference_sample(reference_size, self.proxies, seed)
+            self.reference_archs = list(self.reference.archs)
             self.reference_seconds = time.perf_counter() - t
 
     def _values(self, arch: str) -> dict[str, float]:

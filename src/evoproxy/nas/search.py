@@ -83,8 +83,7 @@ class Searcher:
                                   f"({', '.join(self.formula.proxies)}): pass --images with a Taskonomy folder for "
                                   f"{s.space}/{self.dataset}")
             evaluator.inputs  # noqa: B018 - load the minibatch now: a bad --images file fails before the search
-        objective = OnlineObjective(self.formula, evaluator, space=self.space, reference_size=s.reference_size,
-                                    seed=seed)
+        objective = OnlineObjective(self.formula, evaluator, reference_size=s.reference_size, seed=seed)
         info = {"device": str(evaluator.device), "batch_size": evaluator.batch_size, "images": s.images,
                 "reference_archs": len(objective.reference_archs),
                 "reference_seconds": objective.reference_seconds}

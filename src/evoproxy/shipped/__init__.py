@@ -8,9 +8,10 @@
     evoproxy.pretrained_provenance()                    # data sha256, config, seeds, git revision, date
 
 Scoring one model needs a **reference sample**: the proxies of a few dozen random architectures of the same space
-and task, computed with the same minibatch protocol (``evoproxy.extract.reference_sample`` or a ProblemTable of
-them); the proxy is calibrated on it, so one model gets exactly the score its row would get in a table with that
-reference. Scoring a whole table needs nothing else: the table's rows are the reference.
+and task, computed with the same minibatch protocol — ``ProxyEvaluator(space, task).reference_sample(64,
+proxy.proxies)``, a ProblemTable of them, or a mapping ``{proxy: array}`` of your own models' values; the proxy is
+calibrated on it, so one model gets exactly the score its row would get in a table with that reference. Scoring a
+whole table needs nothing else: the table's rows are the reference.
 """
 
 from __future__ import annotations

@@ -324,6 +324,8 @@ class ColumnTable:
     """Proxy columns as a mapping (a proxy that is not a key is all-NaN), shaped like a ProblemTable for formulas."""
 
     columns: Mapping[str, np.ndarray]
+    archs: Sequence[str] = ()
+    """The architectures of the rows, where known (e.g. a reference sample)."""
 
     @property
     def n(self) -> int:
