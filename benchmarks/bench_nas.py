@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/bench_nas.py online --data DIR --images NPZ --seconds 900 [--device cuda] [--seeds 1]
 
 Each prints one markdown table row (with the machine) to paste into BENCHMARKS.md. ``online`` runs the real
-``evoproxy search --mode online`` (the issue's target: <= 3 min per search on one H100 to a top-1% cifar10 cell).
+``evoproxy search --mode online`` (the issue's target: <= 3 min per search on one H200 to a top-1% cifar10 cell).
 """
 
 from __future__ import annotations

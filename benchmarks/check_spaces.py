@@ -35,6 +35,7 @@ import torch
 
 from evoproxy.metrics import spearman
 from evoproxy.proxies import compute
+from evoproxy.proxies.flops import flop_counts
 from evoproxy.spaces import get_space
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -80,35 +81,6 @@ def check(space_name: str, mirror: Path, limit: int | None, flops_limit: int) ->
 
 
 # -------------------------------------------------------------------------------------------- TransNAS-Bench-101
-def _leaf_flops():  # noqa: ANN202 - the flops proxy's per-module rule (in proxies/flops.py or proxies/passes.py)
-    import evoproxy.proxies.flops as f
-    import evoproxy.proxies.passes as p
-
-    return getattr(f, "leaf_flops", None) or p.leaf_flops
-
-
-def flop_counts(model: torch.nn.Module, x: torch.Tensor) -> tuple[float, float]:
-    """FLOPs (M) of one eval forward: summed over every leaf-module call (our flops proxy), and each module's last
-    call only (torchstat / tensorwatch, the release's counter). They differ only when a module runs twice."""
-    leaf = _leaf_flops()
-    total, last = [0.0], {}
-    leaves = [m for m in model.modules() if next(m.children(), None) is None]
-
-    def hook(m: torch.nn.Module, inp: tuple, out: torch.Tensor) -> None:
-        f = leaf(m, inp[0], out)
-        total[0] += f
-        last[id(m)] = f
-
-    handles = [m.register_forward_hook(hook) for m in leaves]
-    try:
-        with torch.no_grad():
-            model.eval()(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return total[0] / 1e6, sum(last.values()) / 1e6
-
-
 def check_tnb(space_name: str, mirror: Path, limit: int | None, real_limit: int) -> list[dict]:
     """Per released task: params and FLOPs (both counting rules) of every arch vs the release."""
     data = json.loads((mirror / FILES[space_name]).read_text())

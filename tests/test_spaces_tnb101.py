@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from evoproxy.encodings import ArchEncodingError, canonical_arch
 from evoproxy.proxies import compute
+from evoproxy.proxies.flops import flop_counts
 from evoproxy.spaces import SPACES, get_space
 from evoproxy.spaces.tnb101 import TASKS
 from evoproxy.spaces.tnb101_macro import counts_ok
@@ -39,31 +40,9 @@ def n_params(model: torch.nn.Module) -> float:
     return sum(p.numel() for p in model.parameters()) / 1e6
 
 
-def _leaf_flops():  # noqa: ANN202 - the per-module counter of the flops proxy (moved from passes to flops)
-    import evoproxy.proxies.flops as f
-    import evoproxy.proxies.passes as p
-
-    return getattr(f, "leaf_flops", None) or p.leaf_flops
-
-
 def release_style_flops(model: torch.nn.Module, x: torch.Tensor) -> float:
-    """FLOPs (M) counted like torchstat/tensorwatch, which the release used: each leaf module's count of its *last*
-    call (a module called several times -- the jigsaw encoder, once per tile -- is counted once)."""
-    leaf_flops = _leaf_flops()
-    last: dict[int, float] = {}
-    leaves = [m for m in model.modules() if next(m.children(), None) is None]
-
-    def hook(m, inp, out):
-        last[id(m)] = leaf_flops(m, inp[0], out)
-
-    handles = [m.register_forward_hook(hook) for m in leaves]
-    try:
-        with torch.no_grad():
-            model.eval()(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return sum(last.values()) / 1e6
+    """FLOPs (M) counted like torchstat/tensorwatch, which the release used: each leaf module's last call."""
+    return flop_counts(model, x)[1]
 
 
 def test_registry_and_aliases(micro, macro) -> None:

@@ -98,6 +98,25 @@ def stats_pass(ctx: PassContext) -> ModelStats:
     return ModelStats(sum(called.values()) / 1e6, total[0] / 1e6)
 
 
+def flop_counts(model: nn.Module, x: torch.Tensor) -> tuple[float, float]:
+    """FLOPs (M) of one eval-mode forward of ``x``: summed over every leaf-module call (the flops proxy's rule) and
+    counting each module's last call only (torchstat / tensorwatch, the release's counter). They differ only when a
+    module runs several times (the TNB jigsaw encoder, once per tile). Works on meta tensors (shapes only)."""
+    leaves = [m for m in model.modules() if next(m.children(), None) is None]
+    total, last = [0.0], {}
+
+    def hook(m: nn.Module, inp: tuple, out: object) -> None:
+        i, o = _first_tensor(inp), _first_tensor(out)
+        f = leaf_flops(m, i, o) if i is not None and o is not None else 0.0
+        total[0] += f
+        last[id(m)] = f
+
+    with preserved(model), hooks([m.register_forward_hook(hook) for m in leaves]), torch.no_grad():
+        model.eval()
+        model(x)
+    return total[0] / 1e6, sum(last.values()) / 1e6
+
+
 @register("flops", needs=("stats",))
 def flops(r: PassResults) -> float:
     """Forward FLOPs per sample in millions (conv/linear multiply-accumulates plus BN, ReLU and pooling ops)."""

@@ -23,10 +23,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from evoproxy.encodings import NB201_EDGES, NB201_OPS, canonical_arch, nb201_to_string
-from evoproxy.spaces import register
+from evoproxy.spaces import cell, register
 from evoproxy.spaces.base import SearchSpace
 
 NONE_ID = NB201_OPS.index("none")
@@ -34,11 +32,7 @@ NONE_ID = NB201_OPS.index("none")
 
 def is_connected(ops: Sequence[int]) -> bool:
     """True when a path of non-``none`` edges leads from node 0 to node 3 (the cell is not degenerate)."""
-    reach = {0}
-    for (i, j), o in zip(NB201_EDGES, ops, strict=True):  # edges are listed in topological order of j
-        if o != NONE_ID and i in reach:
-            reach.add(j)
-    return 3 in reach
+    return cell.is_connected(ops, NB201_EDGES, NONE_ID)
 
 
 def index_order(path: str | os.PathLike[str]) -> list[str]:
@@ -62,34 +56,14 @@ def index_order(path: str | os.PathLike[str]) -> list[str]:
 
 
 @register("nb201")
-class NB201Space(SearchSpace):
+class NB201Space(cell.EdgeOpCell, SearchSpace):
     """NAS-Bench-201 (Dong & Yang 2020) cell search space on the TinyNetwork skeleton."""
 
     encoding = "nb201"
     num_classes_default = 10
     num_valid = 15284
-
-    def is_valid(self, arch: str | Sequence[Any]) -> bool:
-        try:
-            ops = self.parse(arch)
-        except ValueError:
-            return False
-        return is_connected(ops)
-
-    def random_arch(self, rng: np.random.Generator) -> str:
-        return str(tuple(int(v) for v in rng.integers(0, len(NB201_OPS), size=len(NB201_EDGES))))
-
-    def neighbours(self, arch: str | Sequence[Any]) -> list[str]:
-        ops = list(self.parse(arch))
-        out: list[str] = []
-        for e in range(len(ops)):
-            for o in range(len(NB201_OPS)):
-                if o != ops[e]:
-                    new = ops.copy()
-                    new[e] = o
-                    if is_connected(new):
-                        out.append(str(tuple(new)))
-        return out
+    cell_edges = NB201_EDGES
+    cell_ops = NB201_OPS
 
     def describe(self, arch: str | Sequence[Any]) -> str:
         """The NAS-Bench-201 cell string, e.g. ``|nor_conv_3x3~0|+|none~0|skip_connect~1|+|...|``."""

@@ -18,10 +18,8 @@ import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import numpy as np
-
 from evoproxy.encodings import TNB_MICRO_OPS, ArchEncodingError
-from evoproxy.spaces import register
+from evoproxy.spaces import cell, register
 from evoproxy.spaces.tnb101 import TNB101Space
 
 EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
@@ -32,19 +30,17 @@ NONE_ID = TNB_MICRO_OPS.index("none")
 
 def is_connected(ops: Sequence[int]) -> bool:
     """True when a path of non-none edges leads from node 0 to node 3."""
-    reach = {0}
-    for (i, j), o in zip(EDGES, ops, strict=True):  # listed in topological order of j
-        if o != NONE_ID and i in reach:
-            reach.add(j)
-    return 3 in reach
+    return cell.is_connected(ops, EDGES, NONE_ID)
 
 
 @register("tnb101_micro")
-class TNB101MicroSpace(TNB101Space):
+class TNB101MicroSpace(cell.EdgeOpCell, TNB101Space):
     """TransNAS-Bench-101 micro: one cell type repeated in 5 layers x 2 blocks (channels 64 -> 512)."""
 
     encoding = "tnb101_micro"
     num_valid = 3927
+    cell_edges = EDGES
+    cell_ops = TNB_MICRO_OPS
 
     def net_code(self, arch: str | Sequence[Any]) -> str:
         a, b, c, d, e, f = self.parse(arch)
@@ -58,29 +54,6 @@ class TNB101MicroSpace(TNB101Space):
         if parts[:2] != ["64", "41414"] or [len(c) for c in cells] != [1, 2, 3] or not digits.isdigit():
             raise ArchEncodingError(f"tnb101_micro: {code!r} is not a micro arch string '64-41414-a_bc_def'")
         return self.canonical(tuple(int(c) for c in digits))
-
-    def is_valid(self, arch: str | Sequence[Any]) -> bool:
-        try:
-            ops = self.parse(arch)
-        except ValueError:
-            return False
-        return is_connected(ops)
-
-    def random_arch(self, rng: np.random.Generator) -> str:
-        return str(tuple(int(v) for v in rng.integers(0, len(TNB_MICRO_OPS), size=len(EDGES))))
-
-    def neighbours(self, arch: str | Sequence[Any]) -> list[str]:
-        """Valid cells with one edge's op changed (NASLib's micro neighbourhood, degenerate cells left out)."""
-        ops = list(self.parse(arch))
-        out: list[str] = []
-        for e in range(len(ops)):
-            for o in range(len(TNB_MICRO_OPS)):
-                if o != ops[e]:
-                    new = ops.copy()
-                    new[e] = o
-                    if is_connected(new):
-                        out.append(str(tuple(new)))
-        return out
 
     def size(self) -> int:
         return len(TNB_MICRO_OPS) ** len(EDGES)

@@ -218,12 +218,14 @@ class MacroNet(nn.Module):
 
 # ---------------------------------------------------------------------------------------------------------- heads
 class ConvLayer(nn.Module):
-    """Conv2d (with bias) -> optional BatchNorm -> optional activation."""
+    """Conv2d (with bias; ``transpose``: ConvTranspose2d with output_padding 1) -> optional BatchNorm -> optional
+    activation."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int,
-                 activation: nn.Module | None, norm: object) -> None:
+                 activation: nn.Module | None, norm: object, transpose: bool = False) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding)
+        self.conv = (nn.ConvTranspose2d(c_in, c_out, kernel, stride=stride, padding=padding, output_padding=1)
+                     if transpose else nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding))
         self.activation = activation
         self.norm = nn.BatchNorm2d(c_out) if norm is nn.BatchNorm2d else None
 
@@ -234,21 +236,12 @@ class ConvLayer(nn.Module):
         return x if self.activation is None else self.activation(x)
 
 
-class DeconvLayer(nn.Module):
+class DeconvLayer(ConvLayer):
     """ConvTranspose2d (output_padding 1) -> BatchNorm -> activation."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int,
                  activation: nn.Module | None, norm: object) -> None:
-        super().__init__()
-        self.conv = nn.ConvTranspose2d(c_in, c_out, kernel, stride=stride, padding=padding, output_padding=1)
-        self.activation = activation
-        self.norm = nn.BatchNorm2d(c_out) if norm is nn.BatchNorm2d else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)
-        if self.norm is not None:
-            x = self.norm(x)
-        return x if self.activation is None else self.activation(x)
+        super().__init__(c_in, c_out, kernel, stride, padding, activation, norm, transpose=True)
 
 
 class FFDecoder(nn.Module):
