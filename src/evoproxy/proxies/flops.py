@@ -77,44 +77,41 @@ class ModelStats(NamedTuple):
     flops: float
 
 
-@register_pass("stats", order=10.0, needs_data=False)
-def stats_pass(ctx: PassContext) -> ModelStats:
-    """Parameters and FLOPs (both in millions) from one eval-mode forward of one sample: parameters of the leaf
-    modules the forward runs (each once), FLOPs summed over every leaf-module call."""
-    model = ctx.model
+def _leaf_counts(model: nn.Module, x: torch.Tensor) -> tuple[float, float, float]:
+    """One eval-mode forward of ``x`` with leaf-module hooks: the parameters of the leaf modules it runs (each once),
+    FLOPs summed over every leaf call, and FLOPs counting each module's last call only. Model state is restored."""
     leaves = [m for m in model.modules() if next(m.children(), None) is None]
-    called: dict[int, int] = {}
+    params: dict[int, int] = {}
+    last: dict[int, float] = {}
     total = [0.0]
-
-    def hook(m: nn.Module, inp: tuple, out: object) -> None:
-        i, o = _first_tensor(inp), _first_tensor(out)
-        if i is not None and o is not None:
-            total[0] += leaf_flops(m, i, o)
-        called[id(m)] = sum(p.numel() for p in m.parameters(recurse=False))
-
-    with preserved(model), hooks([m.register_forward_hook(hook) for m in leaves]), torch.no_grad():
-        model.eval()
-        model(ctx.inputs[:1])
-    return ModelStats(sum(called.values()) / 1e6, total[0] / 1e6)
-
-
-def flop_counts(model: nn.Module, x: torch.Tensor) -> tuple[float, float]:
-    """FLOPs (M) of one eval-mode forward of ``x``: summed over every leaf-module call (the flops proxy's rule) and
-    counting each module's last call only (torchstat / tensorwatch, the release's counter). They differ only when a
-    module runs several times (the TNB jigsaw encoder, once per tile). Works on meta tensors (shapes only)."""
-    leaves = [m for m in model.modules() if next(m.children(), None) is None]
-    total, last = [0.0], {}
 
     def hook(m: nn.Module, inp: tuple, out: object) -> None:
         i, o = _first_tensor(inp), _first_tensor(out)
         f = leaf_flops(m, i, o) if i is not None and o is not None else 0.0
         total[0] += f
         last[id(m)] = f
+        params[id(m)] = sum(p.numel() for p in m.parameters(recurse=False))
 
     with preserved(model), hooks([m.register_forward_hook(hook) for m in leaves]), torch.no_grad():
         model.eval()
         model(x)
-    return total[0] / 1e6, sum(last.values()) / 1e6
+    return float(sum(params.values())), total[0], sum(last.values())
+
+
+@register_pass("stats", order=10.0, needs_data=False)
+def stats_pass(ctx: PassContext) -> ModelStats:
+    """Parameters and FLOPs (both in millions) from one eval-mode forward of one sample: parameters of the leaf
+    modules the forward runs (each once), FLOPs summed over every leaf-module call."""
+    params, total, _ = _leaf_counts(ctx.model, ctx.inputs[:1])
+    return ModelStats(params / 1e6, total / 1e6)
+
+
+def flop_counts(model: nn.Module, x: torch.Tensor) -> tuple[float, float]:
+    """FLOPs (M) of one eval-mode forward of ``x``: summed over every leaf-module call (the flops proxy's rule) and
+    counting each module's last call only (torchstat / tensorwatch, the release's counter). They differ only when a
+    module runs several times (the TNB jigsaw encoder, once per tile). Works on meta tensors (shapes only)."""
+    _, total, last = _leaf_counts(model, x)
+    return total / 1e6, last / 1e6
 
 
 @register("flops", needs=("stats",))
