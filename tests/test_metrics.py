@@ -105,11 +105,12 @@ def test_top_k_ties_share_fairly_whatever_the_row_order() -> None:
     assert top_k_precision(x[perm], y[perm]) == pytest.approx(top_k_precision(x, y))
 
 
-def test_bootstrap_kernel_equals_direct_tau_on_each_resample() -> None:
+@pytest.mark.parametrize(("n", "levels"), [(60, 8), (700, 6), (700, 10_000)])
+def test_bootstrap_kernel_equals_direct_tau_on_each_resample(n: int, levels: int) -> None:
     rng = np.random.default_rng(11)
-    x = rng.integers(0, 5, size=60).astype(float)
+    x = rng.integers(0, 5, size=n).astype(float)
     x[::9] = np.nan
-    y = rng.integers(0, 8, size=60).astype(float)
-    idx = rng.integers(0, 60, size=(25, 60))
+    y = rng.integers(0, levels, size=n).astype(float)  # long tie runs of y (levels 6) and nearly none
+    idx = rng.integers(0, n, size=(25, n))
     want = [kendall(x[i], y[i]) for i in idx]
     np.testing.assert_allclose(kendall_bootstrap(x, y, idx), want, atol=1e-12)

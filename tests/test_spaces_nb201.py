@@ -92,6 +92,9 @@ def test_neighbours_and_mutate(space) -> None:
     assert all(space.is_valid(n) for n in space.neighbours(lone))
     m = space.mutate(arch, seed=5)
     assert m == space.mutate(arch, seed=5) and m != arch and m in nb
+    for seed in range(20):  # uniform over neighbours(), also when the memoised options answer, whatever the spelling
+        want = nb[int(np.random.default_rng(seed).integers(len(nb)))]
+        assert space.mutate(arch, seed=seed) == want == space.mutate("(2,2,2,2,2,2)", seed=seed)
 
 
 def test_model_forward_shapes(space) -> None:

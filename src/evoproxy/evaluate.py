@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from evoproxy import PROXIES
 from evoproxy.fileio import atomic_path
 from evoproxy.metrics import (
     MIN_ROWS,
+    average_ranks,
     finite_rows,
     kendall_batch,
     kendall_bootstrap,
@@ -72,7 +72,7 @@ def mean_rank(table: ProblemTable, proxies: Sequence[str]) -> np.ndarray:
         v = table.values(p)
         if not np.isfinite(v).any():
             continue
-        ranks.append(rankdata(sanitize(v)))
+        ranks.append(average_ranks(sanitize(v)))
     if not ranks:
         return np.zeros(table.n)
     return np.mean(ranks, axis=0)

@@ -184,17 +184,34 @@ def _kendall_rows(X: np.ndarray, order: np.ndarray, bounds: np.ndarray, n2: int)
 
 @numba.njit(cache=True)
 def _kendall_resamples(x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """tau-b of ``x`` against ``y`` on each row of resample indices ``idx`` (bootstrap)."""
-    b_count, n = idx.shape
+    """tau-b of ``x`` against ``y`` on each row of resample indices ``idx`` (bootstrap).
+
+    ``y`` is sorted once; a resample is put in y order by counting how often it draws each row (a resample is a
+    multiset of rows), so no resample needs a sort by y. The order inside a run of tied y does not matter:
+    :func:`_tau_yordered` sorts each run by x first."""
+    b_count, m = idx.shape
+    n = y.shape[0]
+    order = np.argsort(y, kind="mergesort")
+    position = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        position[order[k]] = k
+    xs, ys = x[order], y[order]
+    counts = np.empty(n, dtype=np.int64)
     out = np.empty(b_count)
-    a = np.empty(n)
-    tmp = np.empty(n)
+    a = np.empty(m)
+    yb = np.empty(m)
+    tmp = np.empty(m)
     for b in range(b_count):
-        yb = y[idx[b]]
-        order = np.argsort(yb, kind="mergesort")
-        bounds, n2 = _tie_runs(yb[order])
-        for k in range(n):
-            a[k] = x[idx[b, order[k]]]
+        counts[:] = 0
+        for k in range(m):
+            counts[position[idx[b, k]]] += 1
+        t = 0
+        for i in range(n):
+            for _ in range(counts[i]):
+                a[t] = xs[i]
+                yb[t] = ys[i]
+                t += 1
+        bounds, n2 = _tie_runs(yb)
         out[b] = _tau_yordered(a, bounds, n2, tmp)
     return out
 
@@ -225,16 +242,25 @@ def kendall_bootstrap(x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarr
     return _kendall_resamples(X[0], y, np.asarray(idx, dtype=np.int64))
 
 
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n along the last axis, ties sharing their average rank (``scipy.stats.rankdata``'s default);
+    computed by pandas, which every job has loaded already (importing scipy.stats costs about a second)."""
+    import pandas as pd
+
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        return pd.Series(x).rank(method="average").to_numpy(dtype=np.float64)
+    return pd.DataFrame(x).rank(axis=1, method="average").to_numpy(dtype=np.float64)
+
+
 def spearman_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Spearman rho (Pearson of average-tie ranks) of every row of ``X`` against ``y``."""
-    from scipy.stats import rankdata  # lazy: scipy.stats takes ~0.7 s to import
-
     X, y = _finite_target_columns(X, y)
     if y.shape[0] < MIN_ROWS:
         return np.full(X.shape[0], np.nan)
     X = np.where(np.isfinite(X), X, -np.inf)
-    rx = rankdata(X, axis=1)
-    ry = rankdata(y)
+    rx = average_ranks(X)
+    ry = average_ranks(y)
     rx = rx - rx.mean(axis=1, keepdims=True)
     ry = ry - ry.mean()
     num = rx @ ry

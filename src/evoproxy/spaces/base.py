@@ -43,6 +43,10 @@ IMAGE_TASKS: dict[str, TaskSpec] = {
 """The image-classification tasks of the NB101 / NB201 / NB301 networks."""
 
 
+MUTATION_CACHE_SIZE = 50_000
+"""Archs whose neighbours :meth:`SearchSpace.mutate` keeps (NB201 has 15,625 cells)."""
+
+
 class SearchSpace(ABC):
     """A NAS search space: canonical encoding, validity, sampling, mutation, neighbourhood and network builder."""
 
@@ -138,11 +142,25 @@ class SearchSpace(ABC):
 
     def mutate(self, arch: str | Sequence[Any], seed: int) -> str:
         """A valid neighbour of ``arch`` different from it, drawn uniformly from :meth:`neighbours`."""
+        options = self._mutation_options(arch)
+        return options[int(np.random.default_rng(seed).integers(len(options)))]
+
+    def _mutation_options(self, arch: str | Sequence[Any]) -> tuple[str, ...]:
+        """:meth:`neighbours` of ``arch``, memoised per arch string (a lookup search mutates the same few thousand
+        archs tens of thousands of times; neighbours are a pure function of the arch)."""
+        cache: dict[str, tuple[str, ...]] = self.__dict__.setdefault("_neighbour_cache", {})
+        key = arch if isinstance(arch, str) else None
+        if key is not None and key in cache:
+            return cache[key]
         canon = self.canonical(arch)
-        options = self.neighbours(canon)
+        options = tuple(self.neighbours(canon))
         if not options:
             raise ValueError(f"{self.name}: arch {canon} has no valid neighbour")
-        return options[int(np.random.default_rng(seed).integers(len(options)))]
+        if key is not None:
+            if len(cache) >= MUTATION_CACHE_SIZE:
+                cache.clear()
+            cache[key] = options
+        return options
 
     def __repr__(self) -> str:
         return f"<SearchSpace {self.name}>"

@@ -31,12 +31,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import sympy as sp
 
 from evoproxy.fileio import read_json
 from evoproxy.sr import primitives, transforms
 
 if TYPE_CHECKING:
+    import sympy as sp
+
     from evoproxy.sr.ensemble import Ensemble
 
 Ast = list[Any]
@@ -136,6 +137,8 @@ def evaluate_ast(ast: Ast, columns: Mapping[str, np.ndarray], n: int | None = No
 
 
 def ast_to_sympy(ast: Ast) -> sp.Expr:
+    import sympy as sp
+
     if ast[0] == "proxy":
         return sp.Symbol(ast[1], real=True)
     return primitives.FUNCTIONS[ast[0]].to_sympy(*(ast_to_sympy(c) for c in ast[1:]))
@@ -143,6 +146,8 @@ def ast_to_sympy(ast: Ast) -> sp.Expr:
 
 def ast_from_sympy(expr: sp.Expr) -> Ast:
     """Convert a sympy expression over proxy symbols to an AST (used by the PySR backend)."""
+    import sympy as sp
+
     if isinstance(expr, sp.Symbol):
         return ["proxy", expr.name]
     if isinstance(expr, sp.Add):
@@ -247,6 +252,8 @@ class Formula:
         """The formula as a sympy expression, ``sympy.simplify``-ed when it has at most :data:`SIMPLIFY_MAX_SIZE`
         nodes (simplify can take hours on a large nested formula; the unsimplified form is equally exact)."""
         if self._sympy is None:
+            import sympy as sp
+
             expr = ast_to_sympy(self.ast)
             self._sympy = sp.simplify(expr) if self.size <= SIMPLIFY_MAX_SIZE else expr
         return self._sympy

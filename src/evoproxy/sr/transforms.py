@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from evoproxy.metrics import average_ranks
+
 TRANSFORMS = ("none", "signed_log", "rank", "ecdf")
 POPULATION_TRANSFORMS = ("rank", "ecdf")
 """Transforms whose value depends on other archs (the rows evaluated, or a reference sample)."""
@@ -73,8 +75,6 @@ def apply(values: np.ndarray, transform: str, reference: np.ndarray | None = Non
         out = np.full_like(x, np.nan)
         ok = ~np.isnan(x)
         if ok.any():
-            from scipy.stats import rankdata  # lazy: importing scipy.stats takes ~0.7 s per process
-
-            out[ok] = rankdata(x[ok]) / ok.sum()
+            out[ok] = average_ranks(x[ok]) / ok.sum()
         return out
     raise ValueError(f"unknown terminal transform {transform!r}; expected one of {', '.join(TRANSFORMS)}")
