@@ -103,3 +103,38 @@ def test_evaluate_is_seeded():
     a = evaluate(lambda tab: tab.values("nwot"), [t], [t], **kw)
     b = evaluate(lambda tab: tab.values("nwot"), [t], [t], **kw)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_precomputed_supervised_references_give_the_same_evaluation(tmp_path):
+    from evoproxy.evaluate import load_supervised, supervised_table
+    from evoproxy.problems import SplitConfig
+    from evoproxy.protocols import supervised_cases
+
+    trains = [make_table("a", "x", 300, "synflow", 0)]
+    tests = [make_table("c", "z", 400, "zen", 2), make_table("d", "w", 300, "nwot", 3)]
+    kw = dict(n_train=100, split_seed=0, n_boot=50, n_supervised=80, seed=4)
+    want = evaluate(lambda t: t.values("zen"), trains, tests, **kw)
+    cases = supervised_cases([t.id for t in tests], 4)
+    assert cases == [("c/z", 4), ("d/w", 5)]
+    path = tmp_path / "supervised.parquet"
+    cfg = SplitConfig.from_dict({"n_train": 100, "seed": 0}, "test")
+    supervised_table(tests, cases + [("c/z", 9)], 80, cfg).to_parquet(path)
+    got = evaluate(lambda t: t.values("zen"), trains, tests, **kw, supervised=load_supervised(path, 80))
+    pd.testing.assert_frame_equal(got, want)
+    assert (got["kind"] == "supervised").sum() == 2
+    # a file made for another budget or split is refused, not silently used
+    with pytest.raises(ValueError, match="n_supervised"):
+        load_supervised(path, 40)
+    other = SplitConfig.from_dict({"n_train": 100, "seed": 1}, "test")
+    supervised_table(tests, cases, 80, other).to_parquet(path)
+    with pytest.raises(ValueError, match="other test archs"):
+        evaluate(lambda t: t.values("zen"), trains, tests, **kw, supervised=load_supervised(path, 80))
+
+
+def test_supervised_cli_rejects_malformed_cases():
+    from evoproxy.cli.supervised import parse_cases
+
+    assert parse_cases("nb201/cifar10@1, nb101/cifar10@0") == [("nb201/cifar10", 1), ("nb101/cifar10", 0)]
+    for bad in ("nb201/cifar10", "nb201/cifar10@x", "@3", ""):
+        with pytest.raises(ValueError, match="--cases"):
+            parse_cases(bad)

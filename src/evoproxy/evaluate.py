@@ -43,6 +43,7 @@ from evoproxy.metrics import (
     top_k_precision,
 )
 from evoproxy.problems import TARGET, ProblemTable, SplitConfig, load_problems, split
+from evoproxy.protocols import supervised_cases
 
 COLUMNS = ["problem", "method", "kind", "n", "kendall", "spearman", "top5", "ci_low", "ci_high"]
 Scorer = Callable[[ProblemTable], np.ndarray]
@@ -122,6 +123,47 @@ def supervised_scores(train: ProblemTable, test: ProblemTable, n_labelled: int, 
         return model.predict(Xte)
 
 
+SUPERVISED_COLUMNS = ["problem", "seed", "n_supervised", "arch", "score"]
+SupervisedCase = tuple[str, int]
+"""A supervised reference: (test problem id, model seed); :func:`evoproxy.protocols.supervised_cases`."""
+
+
+def supervised_table(tables: Sequence[ProblemTable], cases: Sequence[SupervisedCase], n_supervised: int,
+                     split_cfg: SplitConfig) -> pd.DataFrame:
+    """The supervised reference's test-split predictions for each ``(problem, seed)`` case, computed once so that
+    every evaluation testing on the same problem with the same seed reads them (:func:`load_supervised`) instead of
+    refitting; the values are those :func:`evaluate` computes itself."""
+    by_id = {t.id: t for t in tables}
+    frames = []
+    for pid, seed in dict.fromkeys(cases):
+        if pid not in by_id:
+            raise ValueError(f"supervised: no table for problem {pid!r} (have {', '.join(by_id)})")
+        train, test = split(by_id[pid], split_cfg.n_train, split_cfg.seed, split_cfg.max_train_fraction)
+        if train.n < 10:
+            continue
+        frames.append(pd.DataFrame({"problem": pid, "seed": seed, "n_supervised": n_supervised,
+                                    "arch": test.df["arch"].astype(str).to_numpy(),
+                                    "score": supervised_scores(train, test, n_supervised, seed)}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SUPERVISED_COLUMNS)
+
+
+Supervised = Mapping[SupervisedCase, tuple[np.ndarray, np.ndarray]]
+
+
+def load_supervised(path: str | os.PathLike[str], n_supervised: int) -> dict[SupervisedCase, tuple[np.ndarray,
+                                                                                                   np.ndarray]]:
+    """``(problem, seed) -> (archs, scores)`` of a :func:`supervised_table` file made with ``n_supervised``."""
+    df = pd.read_parquet(path)
+    missing = [c for c in SUPERVISED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: not a supervised-reference table (missing columns {missing})")
+    other = sorted(set(df["n_supervised"].astype(int)) - {n_supervised})
+    if other:
+        raise ValueError(f"{path}: made with n_supervised {other}, but this evaluation uses {n_supervised}")
+    return {(str(pid), int(seed)): (g["arch"].astype(str).to_numpy(), g["score"].to_numpy(dtype=np.float64))
+            for (pid, seed), g in df.groupby(["problem", "seed"], sort=False)}
+
+
 def evaluate(
     scorer: Scorer,
     train_problems: Sequence[ProblemTable],
@@ -133,12 +175,15 @@ def evaluate(
     n_supervised: int = 400,
     seed: int = 0,
     runs: Sequence[tuple[str, Scorer]] = (),
+    supervised: Supervised | None = None,
 ) -> pd.DataFrame:
     """Long table (one row per test problem x method) of the evolved proxy, its runs (``(name, scorer)``) and all
-    baselines on test splits."""
+    baselines on test splits. ``supervised``: precomputed references (:func:`load_supervised`); a case it lacks is
+    computed here."""
     trains = [split(t, n_train, split_seed, max_train_fraction)[0] for t in train_problems]
     ranking = list(rank_proxies_on_training(trains).index)
     rows: list[dict] = []
+    cases = supervised_cases([t.id for t in test_problems], seed)
     for k, table in enumerate(test_problems):
         have = [p for p in ranking if p in set(table.proxies)] or ranking
         best, top3 = have[0], have[:3]
@@ -162,7 +207,13 @@ def evaluate(
         rows.append(_row(pid, "ensemble_all", "ensemble", mean_rank(test, PROXIES), y))
         rows.append(_row(pid, "ensemble_top3", "ensemble", mean_rank(test, top3), y))
         if n_supervised > 0 and train.n >= 10:
-            xs = supervised_scores(train, test, n_supervised, seed + k)
+            if supervised is not None and cases[k] in supervised:
+                archs, xs = supervised[cases[k]]
+                if not np.array_equal(archs, test.df["arch"].astype(str).to_numpy()):
+                    raise ValueError(f"{pid}: the precomputed supervised reference (seed {cases[k][1]}) was made "
+                                     "on other test archs (another split?)")
+            else:
+                xs = supervised_scores(train, test, n_supervised, cases[k][1])
             rows.append(_row(pid, f"supervised_hgb({min(n_supervised, train.n)})", "supervised", xs, y))
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -180,11 +231,13 @@ def evaluate_file(
     protocol: str = "",
     trainset: str = "",
     protocol_kind: str = "",
+    supervised: str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """:func:`evaluate` of a saved final proxy (and its run files) on the tables of ``data_dir``; the split defaults
     to the run's own, the training problems to its ``trainset``; protocol and trainset default to the file's folders
     (``.../<protocol>/<trainset>/best.json``). Each row also names the protocol's kind (``protocol_kind``, default:
-    the protocol) and the GP method (``gp_method``: the run's preset)."""
+    the protocol) and the GP method (``gp_method``: the run's preset). ``supervised``: a :func:`supervised_table` file to read the supervised
+    references from."""
     from evoproxy.sr.formula import load_formula
 
     path = Path(formula_path)
@@ -200,7 +253,8 @@ def evaluate_file(
         scorers.append((f"run_{(r.run or {}).get('seed', Path(rp).stem)}", r.evaluate_table))
     df = evaluate(formula.evaluate_table, load_problems(data_dir, train_ids), load_problems(data_dir, problems),
                   n_train=cfg.n_train, split_seed=cfg.seed, max_train_fraction=cfg.max_train_fraction,
-                  n_boot=n_boot, n_supervised=n_supervised, seed=seed, runs=scorers)
+                  n_boot=n_boot, n_supervised=n_supervised, seed=seed, runs=scorers,
+                  supervised=load_supervised(supervised, n_supervised) if supervised else None)
     df.insert(0, "trainset", trainset or path.parent.name)
     df.insert(0, "protocol", protocol or path.parent.parent.name)
     df["protocol_kind"] = protocol_kind or (protocol or path.parent.parent.name)
@@ -230,5 +284,6 @@ def win_counts(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-__all__ = ["COLUMNS", "TARGET", "bootstrap_kendall", "evaluate", "evaluate_file", "mean_rank",
-           "rank_proxies_on_training", "supervised_scores", "win_counts", "write_evaluation"]
+__all__ = ["COLUMNS", "SUPERVISED_COLUMNS", "TARGET", "bootstrap_kendall", "evaluate", "evaluate_file",
+           "load_supervised", "mean_rank", "rank_proxies_on_training", "supervised_scores",
+           "supervised_table", "win_counts", "write_evaluation"]

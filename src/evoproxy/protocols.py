@@ -60,3 +60,9 @@ def evaluation_problems(protocol: str, train: list[str], problems: list[str]) ->
         spaces = {_space(q) for q in train}
         return [p for p in held_out if _space(p) in spaces]
     return list(problems)
+
+
+def supervised_cases(test_ids: list[str], seed: int) -> list[tuple[str, int]]:
+    """The supervised references (problem, model seed) an evaluation over ``test_ids`` uses: test problem ``k`` gets
+    seed ``seed + k``. The same case gives the same reference in every evaluation, so it is fitted once."""
+    return [(pid, seed + k) for k, pid in enumerate(test_ids)]

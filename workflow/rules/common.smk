@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO / "src"))
 os.environ.setdefault("EVOPROXY_SRC", str(REPO))
 
 from evoproxy.methods import expand_preset
-from evoproxy.protocols import GENERALISATION, evaluation_problems, trainsets
+from evoproxy.protocols import GENERALISATION, evaluation_problems, supervised_cases, trainsets
 from evoproxy.release.download import SOURCES
 from evoproxy.release.names import ACCURACY_TABLE as ACCURACY_TABLE_NAME
 from evoproxy.report import outputs as report_outputs
@@ -47,6 +47,7 @@ RUN = f"{RESULTS}/evolve/{{protocol}}/{{trainset}}/run_{{seed}}.json"  # one GP 
 BEST = f"{RESULTS}/evolve/{{protocol}}/{{trainset}}/best.json"  # the selected run of a training set
 SCORES = f"{RESULTS}/scores/{{protocol}}/{{trainset}}.parquet"
 EVALUATION = f"{RESULTS}/evaluation/{{protocol}}/{{trainset}}.parquet"
+SUPERVISED = f"{RESULTS}/evaluation/supervised.parquet"  # the supervised references, fitted once for every evaluation
 NAS_RUN = f"{RESULTS}/nas/{{objective}}/{{dataset}}/seed_{{seed}}.json"  # one search
 BASELINES = f"{RESULTS}/baselines.parquet"
 REPORT_MD = f"{RESULTS}/report.md"
@@ -210,6 +211,23 @@ def formula_inputs(wildcards):
     """Inputs of score and evaluate: a training set's final proxy, its runs and the tables of every problem."""
     return {"formula": BEST.format(protocol=wildcards.protocol, trainset=wildcards.trainset),
             "runs": trainset_runs(wildcards), "tables": manifests(PROBLEMS)}
+
+
+def evaluate_inputs(wildcards):
+    """Inputs of evaluate: those of score, and the supervised references when the report has them."""
+    return {**formula_inputs(wildcards), **({"supervised": SUPERVISED} if REPORT["n_supervised"] > 0 else {})}
+
+
+def supervised_arg(wildcards, input):
+    return f"--supervised {input.supervised}" if "supervised" in input.keys() else ""
+
+
+def supervised_cases_arg():
+    """--cases of the supervised job: every (test problem, seed) some evaluation of the enabled protocols uses."""
+    cases = dict.fromkeys(case for p in TRAINSETS for problems in TRAINSETS[p].values()
+                          for case in supervised_cases(evaluation_problems(KIND[p], problems, PROBLEMS),
+                                                       REPORT["seed"]))
+    return ",".join(f"{pid}@{seed}" for pid, seed in cases)
 
 
 def train_arg(wildcards):

@@ -1,6 +1,7 @@
 # Stage 4: the selected formula of each training set on the test splits of the problems. `score`: its own tau, rho
 # and top-5% per problem; `evaluate`: against every hand-crafted baseline with bootstrap intervals (what the report
-# reads). Both read the same inputs (formula_inputs).
+# reads). Both read the same inputs (formula_inputs). `supervised` fits the supervised reference of each (test
+# problem, seed) once, for every evaluation that uses it.
 
 
 rule score:
@@ -26,9 +27,34 @@ rule score:
         "--out {output} > {log} 2>&1"
 
 
+rule supervised:
+    input:
+        tables=manifests(PROBLEMS),
+    output:
+        SUPERVISED,
+    params:
+        data=tables_dir,
+        cases=supervised_cases_arg(),
+        split=SPLIT_ARGS,
+        n=REPORT["n_supervised"],
+    log:
+        f"{LOGS}/evaluate/supervised.log",
+    benchmark:
+        f"{TIMINGS}/evaluate/supervised.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    conda:
+        ENV
+    shell:
+        "evoproxy supervised --data {params.data} --cases {params.cases} --n-supervised {params.n} {params.split} "
+        "--out {output} > {log} 2>&1"
+
+
 rule evaluate:
     input:
-        unpack(formula_inputs),
+        unpack(evaluate_inputs),
     output:
         EVALUATION,
     params:
@@ -38,6 +64,7 @@ rule evaluate:
         kind=protocol_kind,
         split=SPLIT_ARGS,
         opts=EVALUATE_OPTIONS,
+        supervised=supervised_arg,
     log:
         f"{LOGS}/evaluate/{{protocol}}/{{trainset}}.log",
     benchmark:
@@ -52,4 +79,4 @@ rule evaluate:
         "evoproxy evaluate --formula {input.formula} --runs {input.runs} --data {params.data} "
         "--problems {params.test} --train-problems {params.train} --protocol {wildcards.protocol} "
         "--protocol-kind {params.kind} --trainset {wildcards.trainset} {params.split} {params.opts} "
-        "--out {output} > {log} 2>&1"
+        "{params.supervised} --out {output} > {log} 2>&1"

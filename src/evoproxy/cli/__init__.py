@@ -23,6 +23,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "evolve",
     "select",
     "score",
+    "supervised",
     "evaluate",
     "report",
     "search",

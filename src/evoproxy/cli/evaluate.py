@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the tau intervals")
     p.add_argument("--n-supervised", type=int, default=400, help="labelled archs for the supervised reference (0: off)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and the supervised model")
+    p.add_argument("--supervised", help="supervised references computed once by 'evoproxy supervised' (default: "
+                                        "fit them here)")
     p.add_argument("--out", required=True, help="output Parquet")
     p.set_defaults(func=run)
 
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     df = evaluate_file(args.formula, args.data, args.problems, train_problems=args.train_problems,
                        runs=args.runs, split=split, n_boot=args.n_boot, n_supervised=args.n_supervised,
                        seed=args.seed, protocol=args.protocol, trainset=args.trainset,
-                       protocol_kind=args.protocol_kind)
+                       protocol_kind=args.protocol_kind, supervised=args.supervised)
     write_evaluation(df, args.out)
     wins = win_counts(df)
     print(f"{args.out}: {df['problem'].nunique()} problems x {df['method'].nunique()} methods; evolved interval "
