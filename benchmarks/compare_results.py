@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-SKIP_DIRS = {"timings", "logs", ".snakemake"}
+SKIP_DIRS = {"timings", "benchmarks", "logs", ".snakemake"}  # benchmarks: the timings folder before its rename
 TIMING = re.compile(r"(seconds|wall|_time|time_|^time$|^elapsed|git_revision|^git$|^versions$|search s|proxy s)",
                     re.IGNORECASE)
 
@@ -57,6 +57,35 @@ def _frame(path: Path) -> pd.DataFrame:
     return df[[c for c in df.columns if not TIMING.search(str(c))]]
 
 
+KEYS = ("protocol", "trainset", "problem", "method", "dataset", "objective", "seed", "arch")
+"""Columns that name a row; tables that have them are compared row by row on their common rows."""
+
+
+def _frame_diff(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
+    """Cell differences on the common columns (and, keyed by :data:`KEYS`, the common rows); added or removed
+    columns and rows are listed, not counted as changed values."""
+    out = []
+    cols = [c for c in a.columns if c in set(b.columns)]
+    if set(a.columns) != set(b.columns):
+        out.append(f"columns only in old {sorted(set(a.columns) - set(b.columns))}, "
+                   f"only in new {sorted(set(b.columns) - set(a.columns))}")
+    keys = [k for k in KEYS if k in cols]
+    if keys and not a.duplicated(keys).any() and not b.duplicated(keys).any():
+        a, b = a[cols].set_index(keys), b[cols].set_index(keys)
+        if len(a.index.difference(b.index)) or len(b.index.difference(a.index)):
+            out.append(f"rows only in old {len(a.index.difference(b.index))}, "
+                       f"only in new {len(b.index.difference(a.index))}")
+        common = a.index.intersection(b.index)
+        a, b = a.loc[common], b.loc[common]
+    elif a.shape[0] != b.shape[0]:
+        return out + [f"{a.shape[0]} rows != {b.shape[0]} (no row keys to align them)"]
+    else:
+        a, b = a[cols].reset_index(drop=True), b[cols].reset_index(drop=True)
+    diff = ~((a == b) | (a.isna() & b.isna()))
+    return out + [f"column {c}: {int(diff[c].sum())} of {len(diff)} cells differ" for c in diff.columns
+                  if diff[c].any()]
+
+
 def _table_lines(text: str) -> list[str]:
     """Markdown/LaTeX lines with the cells of timing columns dropped (columns named in the header row)."""
     out, drop, sep = [], set(), None
@@ -81,11 +110,7 @@ def compare_file(old: Path, new: Path) -> list[str]:
     if old.suffix == ".json":
         return _json_diff(_clean(json.loads(old.read_text())), _clean(json.loads(new.read_text())))
     if old.suffix in (".parquet", ".csv"):
-        a, b = _frame(old), _frame(new)
-        if list(a.columns) != list(b.columns) or a.shape != b.shape:
-            return [f"columns/shape {list(a.columns)} {a.shape} != {list(b.columns)} {b.shape}"]
-        diff = ~((a == b) | (a.isna() & b.isna()))
-        return [f"column {c}: {int(diff[c].sum())} cells differ" for c in a.columns if diff[c].any()]
+        return _frame_diff(_frame(old), _frame(new))
     if old.suffix in (".md", ".tex"):
         la, lb = _table_lines(old.read_text()), _table_lines(new.read_text())
         return [f"line {i + 1}: {x[:80]!r} != {y[:80]!r}" for i, (x, y) in enumerate(zip(la, lb, strict=False))
