@@ -108,6 +108,10 @@ NAS_OPTIONS = " ".join(
     + ([f"--device {NAS['device']} --batch-size {NAS['batch_size']}"] if NAS["mode"] == "online" else [])
 )
 
+# Scheduling: the jobs other jobs wait for (evolve, select, supervised, evaluate, search) go before those nothing waits
+# for (score; default priority 0), so no long job is left alone on one core at the end.
+CRITICAL_PATH = 1
+
 REPORT = config["report"]
 EVALUATE_OPTIONS = f"--n-boot {REPORT['n_boot']} --n-supervised {REPORT['n_supervised']} --seed {REPORT['seed']}"
 

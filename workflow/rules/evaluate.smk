@@ -41,6 +41,7 @@ rule supervised:
         f"{LOGS}/evaluate/supervised.log",
     benchmark:
         f"{TIMINGS}/evaluate/supervised.tsv"
+    priority: CRITICAL_PATH
     threads: 1
     resources:
         mem_mb=3000,
@@ -69,6 +70,7 @@ rule evaluate:
         f"{LOGS}/evaluate/{{protocol}}/{{trainset}}.log",
     benchmark:
         f"{TIMINGS}/evaluate/{{protocol}}/{{trainset}}.tsv"
+    priority: CRITICAL_PATH
     threads: 1
     resources:
         mem_mb=3000,

@@ -26,6 +26,7 @@ for _protocol, _seeds in EVOLVE_SEEDS.items():
             f"{LOGS}/evolve/{{protocol}}/{{trainset}}.log",
         benchmark:
             f"{TIMINGS}/evolve/{{protocol}}/{{trainset}}.tsv"
+        priority: CRITICAL_PATH
         threads: 1
         resources:
             mem_mb=3000,
@@ -49,6 +50,7 @@ rule select:
         f"{LOGS}/select/{{protocol}}/{{trainset}}.log",
     benchmark:
         f"{TIMINGS}/select/{{protocol}}/{{trainset}}.tsv"
+    priority: CRITICAL_PATH
     threads: 1
     resources:
         mem_mb=500,

@@ -23,6 +23,7 @@ rule search:
         f"{LOGS}/nas/{{objective}}/{{dataset}}.log",
     benchmark:
         f"{TIMINGS}/nas/{{objective}}/{{dataset}}.tsv"
+    priority: CRITICAL_PATH
     threads: lookup(dpath="nas/threads", within=config)
     resources:
         mem_mb=2000 if NAS["mode"] == "lookup" else 8000,
