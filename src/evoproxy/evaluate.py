@@ -12,7 +12,8 @@ For each test problem (its test split per :func:`evoproxy.problems.split`) this 
 - ``ensemble``: mean rank of all proxies (``ensemble_all``) and of the top 3 on training (``ensemble_top3``, among
   the proxies the test problem has);
 - ``supervised``: a HistGradientBoostingRegressor on the proxy values of ``n_supervised`` labelled archs drawn
-  from the test problem's train split (an upper reference that uses labels; not zero-cost).
+  from the test problem's train split (an upper reference that uses labels; not zero-cost). It depends only on the
+  test problem and its seed, so a pipeline fits each once (:func:`supervised_table`) and every evaluation reads it.
 
 Bootstrap 95% percentile intervals (seeded resamples of the test archs) are computed on Kendall tau for the
 evolved proxy and for the best single baseline; ``evolved_wins`` marks problems where the evolved interval lies
@@ -124,8 +125,12 @@ def supervised_scores(train: ProblemTable, test: ProblemTable, n_labelled: int, 
 
 
 SUPERVISED_COLUMNS = ["problem", "seed", "n_supervised", "arch", "score"]
+SUPERVISED_MIN_TRAIN = 10
+"""Fewest train-split archs of a test problem for which the supervised reference is fitted."""
 SupervisedCase = tuple[str, int]
 """A supervised reference: (test problem id, model seed); :func:`evoproxy.protocols.supervised_cases`."""
+Supervised = Mapping[SupervisedCase, tuple[np.ndarray, np.ndarray]]
+"""Precomputed supervised references: case -> (test archs, predictions)."""
 
 
 def supervised_table(tables: Sequence[ProblemTable], cases: Sequence[SupervisedCase], n_supervised: int,
@@ -139,7 +144,7 @@ def supervised_table(tables: Sequence[ProblemTable], cases: Sequence[SupervisedC
         if pid not in by_id:
             raise ValueError(f"supervised: no table for problem {pid!r} (have {', '.join(by_id)})")
         train, test = split(by_id[pid], split_cfg.n_train, split_cfg.seed, split_cfg.max_train_fraction)
-        if train.n < 10:
+        if train.n < SUPERVISED_MIN_TRAIN:
             continue
         frames.append(pd.DataFrame({"problem": pid, "seed": seed, "n_supervised": n_supervised,
                                     "arch": test.df["arch"].astype(str).to_numpy(),
@@ -147,11 +152,7 @@ def supervised_table(tables: Sequence[ProblemTable], cases: Sequence[SupervisedC
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SUPERVISED_COLUMNS)
 
 
-Supervised = Mapping[SupervisedCase, tuple[np.ndarray, np.ndarray]]
-
-
-def load_supervised(path: str | os.PathLike[str], n_supervised: int) -> dict[SupervisedCase, tuple[np.ndarray,
-                                                                                                   np.ndarray]]:
+def load_supervised(path: str | os.PathLike[str], n_supervised: int) -> Supervised:
     """``(problem, seed) -> (archs, scores)`` of a :func:`supervised_table` file made with ``n_supervised``."""
     df = pd.read_parquet(path)
     missing = [c for c in SUPERVISED_COLUMNS if c not in df.columns]
@@ -206,7 +207,7 @@ def evaluate(
         rows.append(r)
         rows.append(_row(pid, "ensemble_all", "ensemble", mean_rank(test, PROXIES), y))
         rows.append(_row(pid, "ensemble_top3", "ensemble", mean_rank(test, top3), y))
-        if n_supervised > 0 and train.n >= 10:
+        if n_supervised > 0 and train.n >= SUPERVISED_MIN_TRAIN:
             if supervised is not None and cases[k] in supervised:
                 archs, xs = supervised[cases[k]]
                 if not np.array_equal(archs, test.df["arch"].astype(str).to_numpy()):
