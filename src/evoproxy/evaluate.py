@@ -237,8 +237,8 @@ def evaluate_file(
     """:func:`evaluate` of a saved final proxy (and its run files) on the tables of ``data_dir``; the split defaults
     to the run's own, the training problems to its ``trainset``; protocol and trainset default to the file's folders
     (``.../<protocol>/<trainset>/best.json``). Each row also names the protocol's kind (``protocol_kind``, default:
-    the protocol) and the GP method (``gp_method``: the run's preset). ``supervised``: a :func:`supervised_table` file to read the supervised
-    references from."""
+    the protocol) and the GP method (``gp_method``: the run's preset). ``supervised``: a :func:`supervised_table`
+    file to read the supervised references from."""
     from evoproxy.sr.formula import load_formula
 
     path = Path(formula_path)

@@ -35,6 +35,20 @@ class CLIError(Exception):
     """An error to show the user as one clear line (no traceback)."""
 
 
+def add_split_arguments(p: argparse.ArgumentParser, default: str) -> None:
+    """The shared train/test split's flags (``--n-train``, ``--max-train-fraction``, ``--split-seed``); ``default``
+    says where an omitted one comes from."""
+    p.add_argument("--n-train", type=int, help=f"split: training archs per problem (default: {default})")
+    p.add_argument("--max-train-fraction", type=float, help=f"split: cap of the training split (default: {default})")
+    p.add_argument("--split-seed", type=int, help=f"split: seed (default: {default})")
+
+
+def split_overrides(args: argparse.Namespace) -> dict[str, int | float]:
+    """The split keys (:class:`evoproxy.problems.SplitConfig`) that :func:`add_split_arguments`' flags set."""
+    flags = {"n_train": args.n_train, "max_train_fraction": args.max_train_fraction, "seed": args.split_seed}
+    return {key: value for key, value in flags.items() if value is not None}
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser; with ``only``, just that subcommand's module is imported (fast start-up for pipeline jobs)."""
     parser = argparse.ArgumentParser(prog="evoproxy", description=__doc__.splitlines()[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from evoproxy.cli import add_split_arguments, split_overrides
 from evoproxy.evaluate import win_counts, write_evaluation
 from evoproxy.fileio import check_output_file
 
@@ -21,9 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trainset", default="", help="training-set name stored in the output")
     p.add_argument("--protocol-kind", default="", help="the protocol's kind (multi, single, loso, lopo, loto) when "
                                                        "its name is another (default: the protocol)")
-    p.add_argument("--n-train", type=int, help="split: n_train (default: the formula run's split)")
-    p.add_argument("--split-seed", type=int, help="split: seed (default: the formula run's split)")
-    p.add_argument("--max-train-fraction", type=float, help="split: max_train_fraction (default: the run's)")
+    add_split_arguments(p, "the formula run's split")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the tau intervals")
     p.add_argument("--n-supervised", type=int, default=400, help="labelled archs for the supervised reference (0: off)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and the supervised model")
@@ -37,10 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from evoproxy.evaluate import evaluate_file
 
     check_output_file(args.out)
-    split = {k: v for k, v in (("n_train", args.n_train), ("seed", args.split_seed),
-                               ("max_train_fraction", args.max_train_fraction)) if v is not None}
     df = evaluate_file(args.formula, args.data, args.problems, train_problems=args.train_problems,
-                       runs=args.runs, split=split, n_boot=args.n_boot, n_supervised=args.n_supervised,
+                       runs=args.runs, split=split_overrides(args), n_boot=args.n_boot, n_supervised=args.n_supervised,
                        seed=args.seed, protocol=args.protocol, trainset=args.trainset,
                        protocol_kind=args.protocol_kind, supervised=args.supervised)
     write_evaluation(df, args.out)

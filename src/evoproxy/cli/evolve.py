@@ -9,6 +9,7 @@ import argparse
 import json
 from typing import Any
 
+from evoproxy.cli import add_split_arguments, split_overrides
 from evoproxy.fileio import check_output_file, read_yaml, write_json_atomic
 from evoproxy.problems import load_problems
 
@@ -21,9 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sr-json", help="SR config as a JSON object (applied after --config)")
     p.add_argument("--seed", type=int, default=0, help="the run's seed")
     p.add_argument("--seeds", help="several runs: seeds as 'A-B' (inclusive) or 'a,b,c'; --out then holds '{seed}'")
-    p.add_argument("--n-train", type=int, help="training archs per problem (default: config split or 1000)")
-    p.add_argument("--max-train-fraction", type=float, help="cap of the training split (default 0.5)")
-    p.add_argument("--split-seed", type=int, help="seed of the shared train/test split (default 0)")
+    add_split_arguments(p, "the config's split, else the schema's")
     p.add_argument("--population", type=int, help="override sr.population")
     p.add_argument("--generations", type=int, help="override sr.generations")
     p.add_argument("--out", required=True, help="output FormulaRun JSON ('{seed}' in it is replaced by the seed)")
@@ -80,9 +79,7 @@ def run(args: argparse.Namespace) -> int:
     for key in ("population", "generations"):
         if getattr(args, key) is not None:
             sr[key] = getattr(args, key)
-    for key, flag in (("n_train", "n_train"), ("max_train_fraction", "max_train_fraction"), ("seed", "split_seed")):
-        if getattr(args, flag) is not None:
-            split_cfg[key] = getattr(args, flag)
+    split_cfg.update(split_overrides(args))
     tables = load_problems(args.data, args.problems)
     for seed, out in outs.items():
         result = evolve(tables, sr, seed=seed, split_cfg=split_cfg)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from evoproxy.cli import add_split_arguments, split_overrides
 from evoproxy.fileio import atomic_path, check_output_file
 
 
@@ -14,9 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cases", required=True,
                    help="comma-separated PROBLEM@SEED (an evaluation's test problem k uses seed --seed + k)")
     p.add_argument("--n-supervised", type=int, default=400, help="labelled archs of each problem's train split")
-    p.add_argument("--n-train", type=int, required=True, help="split: n_train")
-    p.add_argument("--split-seed", type=int, required=True, help="split: seed")
-    p.add_argument("--max-train-fraction", type=float, required=True, help="split: max_train_fraction")
+    add_split_arguments(p, "the schema's")
     p.add_argument("--out", required=True, help="output Parquet (problem, seed, n_supervised, arch, score)")
     p.set_defaults(func=run)
 
@@ -40,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_file(args.out)
     cases = parse_cases(args.cases)
-    split_cfg = SplitConfig.from_dict({"n_train": args.n_train, "seed": args.split_seed,
-                                       "max_train_fraction": args.max_train_fraction}, "supervised split")
+    split_cfg = SplitConfig.from_dict(split_overrides(args), "supervised split")
     tables = load_problems(args.data, list(dict.fromkeys(pid for pid, _ in cases)))
     df = supervised_table(tables, cases, args.n_supervised, split_cfg)
     with atomic_path(args.out) as tmp:
