@@ -43,9 +43,12 @@ METHODS: dict[str, dict] = {
     "paper": {"preset": "paper"},
     "ecdf": {"preset": "paper", "transform": "ecdf", "final": "ensemble"},
     "ecdf+space_mean": {"preset": "paper", "transform": "ecdf", "aggregate": "space_mean", "final": "ensemble"},
-    "recommended": {},  # ecdf + space_mean + parsimony 0.002 + ensemble (the schema defaults)
+    "recommended": {},  # ecdf + space_mean + Spearman fitness + parsimony 0.002 + ensemble (the schema defaults)
+    "recommended+kendall": {"metric": "kendall"},  # the fitness the paper uses (the recommended method until 2026-12-03)
     "recommended+lexicase": {"selection": "lexicase"},
     "recommended+validation": {"validation": "loso", "rank_runs_by": "validation"},
+    "recommended+parsimony_0.001": {"parsimony": 0.001},
+    "recommended+mean_minus_std": {"aggregate": "mean_minus_std"},
     "ecdf+mean+parsimony": {"aggregate": "mean"},
     "raw+space_mean+parsimony": {"transform": "none"},
     "signed_log+space_mean+parsimony": {"transform": "signed_log"},

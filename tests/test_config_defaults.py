@@ -31,11 +31,12 @@ def test_library_defaults_are_the_schemas() -> None:
 def test_presets_and_explicit_keys() -> None:
     paper = SRConfig.from_dict({"preset": "paper"})
     assert (paper.transform, paper.aggregate, paper.final, paper.parsimony) == ("none", "mean", "best", 0.0)
+    assert paper.metric == "kendall"  # the paper's fitness, whatever the recommended default
     assert SRConfig.from_dict({"preset": "paper", "parsimony": 0.01}).parsimony == 0.01  # explicit keys win
     assert set(PRESETS["paper"]) <= set(keys("sr"))
     assert expand_preset({}) == {}
     rec = SRConfig()
-    assert (rec.transform, rec.aggregate, rec.final) == ("ecdf", "space_mean", "ensemble")
+    assert (rec.transform, rec.aggregate, rec.final, rec.metric) == ("ecdf", "space_mean", "ensemble", "spearman")
 
 
 def test_generalisation_kinds_agree() -> None:

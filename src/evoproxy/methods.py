@@ -15,6 +15,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "recommended": {},
     "paper": {
         "transform": "none",
+        "metric": "kendall",
         "aggregate": "mean",
         "selection": "tournament",
         "parsimony": 0.0,
