@@ -109,6 +109,7 @@ def test_report_writes_everything_and_follows_result_files(results, tmp_path):
     assert "abc123" in report and "figures/transfer_matrix.png" in report and "n_boot: 100" in report
     runs = pd.read_csv(tmp_path / "r1" / "tables" / "runs.csv")
     multi = runs[runs["protocol"] == "multi"].iloc[0]
+    assert multi["fitness"] == "kendall"
     assert multi["runs"] == 2 and multi["train_mean"] == pytest.approx(0.55) and multi["train_std"] == pytest.approx(0.05)
     # loso: every held-out problem once, with the training set it came from
     loso = pd.read_csv(tmp_path / "r1" / "tables" / "per_problem_loso.csv")

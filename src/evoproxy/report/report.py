@@ -165,7 +165,7 @@ def build_report(
             to_markdown(summary, bold=False, index=False), *gen_section]
     tail = []
     if len(stats):
-        show = stats[["protocol", "trainset", "runs", "train_mean", "train_std", "test_kendall_mean",
+        show = stats[["protocol", "trainset", "runs", "fitness", "train_mean", "train_std", "test_kendall_mean",
                       "test_kendall_std", "size_mean", "best_text"]]
         tail.append("## Runs (mean ± std over seeds; best formula of each training set)\n\n"
                     + to_markdown(show, bold=False, index=False))

@@ -147,10 +147,12 @@ def _test_mean(run: dict, metric: str) -> float:
 
 
 def run_statistics(runs: list[dict], evolve_dir: str | Path) -> pd.DataFrame:
-    """Per protocol x trainset: runs, train fitness and mean test tau (mean ± std over runs), best formula."""
+    """Per protocol x trainset: runs, the fitness metric, train fitness and mean test tau (mean ± std over runs), best
+    formula. ``fitness`` names the train fitness's rank correlation (kendall, spearman), which differs by method."""
     rows = []
     df = pd.DataFrame([{
         "protocol": r["_protocol"], "trainset": r["_trainset"], "train": r["fitness"].get("train_fitness"),
+        "metric": r["fitness"].get("metric", ""),
         "test_kendall": _test_mean(r, "kendall"), "test_spearman": _test_mean(r, "spearman"),
         "wall_seconds": r.get("wall_seconds"), "size": formula_size(r.get("formula", [])),
     } for r in runs])
@@ -160,7 +162,7 @@ def run_statistics(runs: list[dict], evolve_dir: str | Path) -> pd.DataFrame:
         best = Path(evolve_dir) / proto / ts / "best.json"
         b = json.loads(best.read_text()) if best.exists() else {}
         rows.append({
-            "protocol": proto, "trainset": ts, "runs": len(g),
+            "protocol": proto, "trainset": ts, "runs": len(g), "fitness": "/".join(sorted(set(g["metric"]))),
             "train_mean": g["train"].mean(), "train_std": g["train"].std(ddof=0),
             "test_kendall_mean": g["test_kendall"].mean(), "test_kendall_std": g["test_kendall"].std(ddof=0),
             "size_mean": g["size"].mean(), "wall_seconds_mean": g["wall_seconds"].astype(float).mean(),
