@@ -44,7 +44,7 @@ METHODS: dict[str, dict] = {
     "ecdf": {"preset": "paper", "transform": "ecdf", "final": "ensemble"},
     "ecdf+space_mean": {"preset": "paper", "transform": "ecdf", "aggregate": "space_mean", "final": "ensemble"},
     "recommended": {},  # ecdf + space_mean + Spearman fitness + parsimony 0.002 + ensemble (the schema defaults)
-    "recommended+kendall": {"metric": "kendall"},  # the fitness the paper uses (the recommended method until 2026-12-03)
+    "recommended+kendall": {"metric": "kendall"},  # the paper's fitness correlation
     "recommended+lexicase": {"selection": "lexicase"},
     "recommended+validation": {"validation": "loso", "rank_runs_by": "validation"},
     "recommended+parsimony_0.001": {"parsimony": 0.001},

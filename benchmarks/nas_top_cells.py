@@ -7,10 +7,10 @@
 Lookup-mode NAS (1,000 evaluations of aging evolution) on a mirror table of a few thousand cells returns the best
 cell of a smooth objective (one proxy, a calibrated formula) in nearly every seed (standard deviation 0 in the NAS
 table), so its accuracy is decided by the objective's top cells, not by its rank correlation; an objective whose
-maximum is an isolated outlier cell (a raw formula) may never reach it. Per (dataset, objective) this prints the accuracy of the best cell, the
-mean over the top 10 and top 50 cells, the objective's score margin between its first and second cell (how close the
-decision is) and Kendall tau over the table. Accuracies: the NB201 accuracy table (as in the NAS table); the
-ground truth is only read, never used to choose anything.
+maximum is an isolated outlier cell (a raw formula) may never reach it. Per (dataset, objective) this prints the
+accuracy of the best cell, the mean over the top 10 and top 50 cells, the objective's score margin between its first
+and second cell (how close the decision is) and Kendall tau over the table. Accuracies: the NB201 accuracy table
+(as in the NAS table); the ground truth is only read, never used to choose anything.
 """
 
 from __future__ import annotations
