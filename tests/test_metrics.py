@@ -110,7 +110,10 @@ def test_bootstrap_kernel_equals_direct_tau_on_each_resample(n: int, levels: int
     rng = np.random.default_rng(11)
     x = rng.integers(0, 5, size=n).astype(float)
     x[::9] = np.nan
+    x[4::31] = np.inf  # non-finite scores count as -inf, like NaN
     y = rng.integers(0, levels, size=n).astype(float)  # long tie runs of y (levels 6) and nearly none
     idx = rng.integers(0, n, size=(25, n))
     want = [kendall(x[i], y[i]) for i in idx]
     np.testing.assert_allclose(kendall_bootstrap(x, y, idx), want, atol=1e-12)
+    half = idx[:, : n // 2]  # a resample smaller than the sample
+    np.testing.assert_allclose(kendall_bootstrap(x, y, half), [kendall(x[i], y[i]) for i in half], atol=1e-12)

@@ -62,6 +62,11 @@ def test_json_sympy_evaluation_round_trip(tmp_path):
     # sympy -> AST -> evaluation gives the same numbers too
     np.testing.assert_allclose(Formula.from_ast(ast_from_sympy(expr)).evaluate(cols), via_sympy, rtol=1e-10)
     assert "\\frac" in g.latex and "\\sqrt" in g.latex
+    # the printed form is read back from the file (no second simplification), and a hand-edited formula is
+    # printed from its own AST
+    assert g.sympy_text == f.sympy_text and g._sympy is None
+    edited = load_formula_from({**f.to_dict(), "formula": ["proxy", "nwot"]}, tmp_path)
+    assert edited.sympy_text == "nwot"
 
 
 def test_missing_proxy_gives_all_nan_and_nan_propagates():
@@ -118,3 +123,9 @@ def test_sympy_form_of_degenerate_and_large_formulas():
     syms = sorted(big.sympy.free_symbols, key=lambda s: s.name)
     via_sympy = sp.lambdify(syms, big.sympy, "numpy")(*(cols[s.name] for s in syms))
     np.testing.assert_allclose(big.evaluate(cols), via_sympy, rtol=1e-10)
+
+
+def load_formula_from(run: dict, tmp_path) -> Formula:
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(run))
+    return load_formula(path)

@@ -183,36 +183,72 @@ def _kendall_rows(X: np.ndarray, order: np.ndarray, bounds: np.ndarray, n2: int)
 
 
 @numba.njit(cache=True)
-def _kendall_resamples(x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """tau-b of ``x`` against ``y`` on each row of resample indices ``idx`` (bootstrap).
+def _kendall_resamples(rx: np.ndarray, bounds: np.ndarray, position: np.ndarray, idx: np.ndarray,
+                       n_ranks: int) -> np.ndarray:
+    """tau-b on each row of resample indices ``idx`` (bootstrap) of a sample given in ascending-y order: ``rx`` the
+    dense x rank of each row, ``bounds`` y's tie runs, ``position`` where each original row sits in that order.
 
-    ``y`` is sorted once; a resample is put in y order by counting how often it draws each row (a resample is a
-    multiset of rows), so no resample needs a sort by y. The order inside a run of tied y does not matter:
-    :func:`_tau_yordered` sorts each run by x first."""
+    A resample is a multiset of rows, so it is its count per row; the counts are swept once in y order with a
+    Fenwick tree of the x ranks already passed (each row's discordant pairs are the passed weight above its rank),
+    and the tied pairs come from the count per x rank, per y run and per (x, y) pair. No resample is sorted: the
+    same integer pair counts as Knight's algorithm in about a third of its time."""
     b_count, m = idx.shape
-    n = y.shape[0]
-    order = np.argsort(y, kind="mergesort")
-    position = np.empty(n, dtype=np.int64)
-    for k in range(n):
-        position[order[k]] = k
-    xs, ys = x[order], y[order]
+    n = rx.shape[0]
     counts = np.empty(n, dtype=np.int64)
+    tree = np.empty(n_ranks + 1, dtype=np.int64)
+    per_rank = np.empty(n_ranks, dtype=np.int64)
+    joint = np.zeros(n_ranks, dtype=np.int64)
     out = np.empty(b_count)
-    a = np.empty(m)
-    yb = np.empty(m)
-    tmp = np.empty(m)
+    n0 = m * (m - 1) // 2
     for b in range(b_count):
         counts[:] = 0
+        tree[:] = 0
+        per_rank[:] = 0
         for k in range(m):
             counts[position[idx[b, k]]] += 1
-        t = 0
-        for i in range(n):
-            for _ in range(counts[i]):
-                a[t] = xs[i]
-                yb[t] = ys[i]
-                t += 1
-        bounds, n2 = _tie_runs(yb)
-        out[b] = _tau_yordered(a, bounds, n2, tmp)
+        d = 0
+        n2 = 0
+        n3 = 0
+        passed = 0
+        for g in range(bounds.shape[0] - 1):
+            s, e = bounds[g], bounds[g + 1]
+            w = 0
+            for i in range(s, e):  # query every row of the y run before inserting any (a y tie is not discordant)
+                c = counts[i]
+                if c == 0:
+                    continue
+                below = 0
+                j = rx[i] + 1
+                while j > 0:
+                    below += tree[j]
+                    j -= j & (-j)
+                d += c * (passed - below)
+                w += c
+                joint[rx[i]] += c
+            for i in range(s, e):
+                c = counts[i]
+                if c == 0:
+                    continue
+                r = rx[i]
+                j = r + 1
+                while j <= n_ranks:
+                    tree[j] += c
+                    j += j & (-j)
+                per_rank[r] += c
+                if joint[r] > 0:
+                    n3 += joint[r] * (joint[r] - 1) // 2
+                    joint[r] = 0
+            passed += w
+            n2 += w * (w - 1) // 2
+        n1 = 0
+        for r in range(n_ranks):
+            n1 += per_rank[r] * (per_rank[r] - 1) // 2
+        if m < 2:
+            out[b] = np.nan
+        elif (n0 - n1) * (n0 - n2) <= 0:
+            out[b] = 0.0
+        else:
+            out[b] = (n0 - n1 - n2 + n3 - 2 * d) / math.sqrt(float(n0 - n1)) / math.sqrt(float(n0 - n2))
     return out
 
 
@@ -239,7 +275,13 @@ def kendall_bootstrap(x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarr
     """Kendall tau-b of ``x`` against ``y`` on each resample (a row of indices into the finite-target rows) of
     ``idx``."""
     X, y = _finite_target_columns(x, y)
-    return _kendall_resamples(X[0], y, np.asarray(idx, dtype=np.int64))
+    order = np.argsort(y, kind="stable")
+    position = np.empty(order.shape[0], dtype=np.int64)
+    position[order] = np.arange(order.shape[0])
+    xs = X[0][order]
+    ranks, rx = np.unique(np.where(np.isfinite(xs), xs, -np.inf), return_inverse=True)  # non-finite: -inf
+    bounds, _ = _tie_runs(y[order])
+    return _kendall_resamples(rx.astype(np.int64), bounds, position, np.asarray(idx, dtype=np.int64), ranks.shape[0])
 
 
 def average_ranks(x: np.ndarray) -> np.ndarray:
