@@ -155,6 +155,30 @@ def test_ensemble_round_trips_and_scores_identically_everywhere(tmp_path: Path) 
         ens.score_values(values)
 
 
+def test_select_merges_members_with_the_same_maths_into_the_one_with_fewest_proxies() -> None:
+    from evoproxy.sr.select import final_proxy
+
+    table = make_table("nb201", "cifar10", 200, 0)
+    cfg = {**TINY, "transform": "ecdf", "final": "ensemble", "ensemble_size": 5}
+    template = evolve([table], cfg, seed=0, split_cfg={"n_train": 60})
+    texts = ["div(mul(snip, flops), div(snip, nwot))", "mul(flops, nwot)", "nwot", "mul(nwot, flops)",
+             "add(nwot, nwot)"]
+    runs = []
+    for seed, text in enumerate(texts):
+        f = Formula.from_text(text, "ecdf")
+        runs.append((f"run_{seed}.json", {**template, **f.to_dict(), "seed": seed,
+                                          "fitness": {"train_fitness": 1.0 - seed / 10}}))
+    out = final_proxy(runs)
+    members = {m["text"]: (m["weight"], m["seeds"]) for m in out["members"]}
+    # flops*nwot three times (kept as the first of the fewest-proxy, fewest-node forms), nwot, and 2*nwot (other maths)
+    assert members == {"mul(flops, nwot)": (3.0, [0, 1, 3]), "nwot": (1.0, [2]), "add(nwot, nwot)": (1.0, [4])}
+    assert "snip" not in out["proxies"]
+    unmerged = Ensemble.of([Formula.from_text(t, "ecdf") for t in texts])
+    merged = Ensemble.from_run(out)
+    test = split(table, 60, 0, 0.5)[1]
+    np.testing.assert_allclose(merged.evaluate_table(test), unmerged.evaluate_table(test), rtol=0, atol=1e-12)
+
+
 def test_missing_proxies_calibrated_members_degrade_raw_members_drop_out() -> None:
     full = make_table("x", "y", 100, 3)
     lacking = ProblemTable("x", "y", full.df.drop(columns=["jacov"]))

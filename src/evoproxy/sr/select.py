@@ -10,7 +10,6 @@ and score) and, when the training tables are given, its own per-problem train/te
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -22,7 +21,7 @@ from evoproxy.problems import ProblemTable, SplitConfig
 from evoproxy.sr.config import SRConfig
 from evoproxy.sr.engine import per_problem_scores
 from evoproxy.sr.ensemble import Ensemble
-from evoproxy.sr.formula import formula_from_run
+from evoproxy.sr.formula import ast_to_sympy, formula_from_run
 
 RunFile = tuple[str, dict[str, Any]]
 
@@ -77,22 +76,28 @@ def ranked(runs: Sequence[RunFile], by: str = "train_fitness") -> list[RunFile]:
     return sorted(runs, key=lambda pr: (-run_score(pr[1], by), int(pr[1].get("seed", 0))))
 
 
+def maths_key(f: Any) -> tuple[str, str]:
+    """What makes two members the same: their terminal transform and their maths, as sympy builds it without
+    ``simplify`` (sums and products in canonical order, equal powers combined: ``mul(flops, nwot)``,
+    ``mul(nwot, flops)`` and ``div(mul(snip, flops), div(snip, nwot))`` are all ``flops*nwot``). The protected
+    operators differ from this maths only where an argument is within ``EPS`` of zero (:mod:`~evoproxy.sr.primitives`)."""
+    return f.transform, str(ast_to_sympy(f.ast))
+
+
 def _merged(members: Sequence[tuple[Any, dict[str, Any]]]) -> Ensemble:
-    """An ensemble of equally weighted runs, identical formulas merged into one member whose weight counts them
-    (the same scores, a shorter formula)."""
-    formulas, weights, info = [], [], []
+    """An ensemble of equally weighted runs; members with the same maths (:func:`maths_key`) merged into one whose
+    weight counts them, written as the group's formula with the fewest proxies, then the fewest nodes (the same
+    scores, and no proxy a member only reads to cancel it)."""
+    groups: dict[tuple[str, str], list[tuple[Any, dict[str, Any]]]] = {}
     for f, meta in members:
-        key = (json.dumps(f.ast), f.transform)
-        keys = [(json.dumps(g.ast), g.transform) for g in formulas]
-        if key in keys:
-            k = keys.index(key)
-            weights[k] += 1.0
-            info[k]["seeds"].append(meta["seed"])
-            info[k]["sources"].append(meta["source"])
-        else:
-            formulas.append(f)
-            weights.append(1.0)
-            info.append({"seeds": [meta["seed"]], "sources": [meta["source"]], "train_fitness": meta["train_fitness"]})
+        groups.setdefault(maths_key(f), []).append((f, meta))
+    formulas, weights, info = [], [], []
+    for group in groups.values():
+        f, meta = min(group, key=lambda fm: (len(fm[0].proxies), fm[0].size))
+        formulas.append(f)
+        weights.append(float(len(group)))
+        info.append({"seeds": [m["seed"] for _, m in group], "sources": [m["source"] for _, m in group],
+                     "train_fitness": meta["train_fitness"]})
     return Ensemble.of(formulas, weights, info)
 
 
