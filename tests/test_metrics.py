@@ -117,3 +117,19 @@ def test_bootstrap_kernel_equals_direct_tau_on_each_resample(n: int, levels: int
     np.testing.assert_allclose(kendall_bootstrap(x, y, idx), want, atol=1e-12)
     half = idx[:, : n // 2]  # a resample smaller than the sample
     np.testing.assert_allclose(kendall_bootstrap(x, y, half), [kendall(x[i], y[i]) for i in half], atol=1e-12)
+
+
+def test_average_ranks_equal_scipy_rankdata_with_ties_infinities_and_nan() -> None:
+    from scipy.stats import rankdata
+
+    from evoproxy.metrics import average_ranks
+
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 6, size=(20, 41)).astype(float)
+    X[:, ::5] = -np.inf
+    X[:, 1::9] = np.inf
+    np.testing.assert_array_equal(average_ranks(X), rankdata(X, axis=1))
+    np.testing.assert_array_equal(average_ranks(X[3]), rankdata(X[3]))
+    x = np.array([2.0, np.nan, 1.0, 2.0, np.nan])  # NaN stays NaN and takes no rank
+    np.testing.assert_array_equal(average_ranks(x), [2.5, np.nan, 1.0, 2.5, np.nan])
+    assert average_ranks(np.empty((2, 0))).shape == (2, 0)

@@ -167,3 +167,42 @@ def test_prefix_evaluator_matches_the_reference_path():
     for t, row in zip(trees, fast, strict=True):
         np.testing.assert_array_equal(row, Formula.from_ast(tree_to_ast(t)).evaluate(cols))
     assert any(np.isnan(r).all() for r, t in zip(fast, trees, strict=True) if "zen" in str(t))
+
+
+def test_fast_tree_pieces_equal_deaps() -> None:
+    from evoproxy.sr.engine import _copy_tree, creator, tree_height
+
+    pset = build_pset(["add", "neg", "log", "mul"], ["nwot", "flops", "snip"])
+    random.seed(0)
+    for _ in range(300):
+        tree = creator.EvoTree(gp.genHalfAndHalf(pset, 0, 7))
+        assert tree_height(tree) == tree.height
+        tree.fitness.values = (0.25, len(tree))
+        copy = _copy_tree(tree)
+        assert type(copy) is type(tree) and list(copy) == list(tree) and copy is not tree
+        assert copy.fitness.values == tree.fitness.values and copy.fitness is not tree.fitness
+        copy.append(copy[0])  # independent list
+        assert len(copy) == len(tree) + 1
+
+
+@pytest.mark.parametrize("preset", ["recommended", "paper"])
+def test_engine_equals_a_run_on_deaps_stock_pieces(monkeypatch: pytest.MonkeyPatch, preset: str) -> None:
+    """The engine's shortcuts (clone without copy.deepcopy's bookkeeping, a one-pass tree height as the depth limit's
+    key, tournaments compared on the weighted values) give exactly the run of DEAP's defaults."""
+    import copy
+    import operator
+
+    from deap import tools
+
+    from evoproxy.sr import engine
+
+    tables = [make_table("s1", "t", 120, 0), make_table("s2", "t", 90, 1)]
+    cfg = {**TINY, "preset": preset, "population": 40, "generations": 6, "max_depth": 4}
+    fast = evolve(tables, cfg, seed=3)
+    monkeypatch.setattr(engine, "tree_height", operator.attrgetter("height"))
+    monkeypatch.setattr(engine, "_copy_tree", copy.deepcopy)
+    monkeypatch.setattr(engine.Engine, "select",
+                        lambda self, pop, k: tools.selTournament(pop, k, tournsize=self.cfg.tournament_size))
+    stock = evolve(tables, cfg, seed=3)
+    assert fast["formula"] == stock["formula"]
+    assert [h["mean"] for h in fast["history"]] == [h["mean"] for h in stock["history"]]

@@ -284,15 +284,39 @@ def kendall_bootstrap(x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarr
     return _kendall_resamples(rx.astype(np.int64), bounds, position, np.asarray(idx, dtype=np.int64), ranks.shape[0])
 
 
-def average_ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n along the last axis, ties sharing their average rank (``scipy.stats.rankdata``'s default);
-    computed by pandas, which every job has loaded already (importing scipy.stats costs about a second)."""
-    import pandas as pd
+@numba.njit(cache=True)
+def _average_ranks_rows(X: np.ndarray) -> np.ndarray:
+    """Average-tie ranks (1..n) of each row of ``X``; NaN entries stay NaN and take no rank."""
+    m, n = X.shape
+    out = np.empty((m, n))
+    for r in range(m):
+        row = X[r]
+        order = np.argsort(row)  # NaN sorts last; the order within ties does not matter
+        i = 0
+        while i < n:
+            v = row[order[i]]
+            if np.isnan(v):
+                for k in range(i, n):
+                    out[r, order[k]] = np.nan
+                break
+            j = i + 1
+            while j < n and row[order[j]] == v:
+                j += 1
+            rank = (i + 1 + j) / 2.0  # the mean of ranks i+1 .. j
+            for k in range(i, j):
+                out[r, order[k]] = rank
+            i = j
+    return out
 
+
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n along the last axis, ties sharing their average rank (``scipy.stats.rankdata``'s default; NaN
+    stays NaN, as in pandas), by one compiled sort per row (scipy.stats costs a second to import, pandas' row-wise
+    rank is several times slower)."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 1:
-        return pd.Series(x).rank(method="average").to_numpy(dtype=np.float64)
-    return pd.DataFrame(x).rank(axis=1, method="average").to_numpy(dtype=np.float64)
+        return _average_ranks_rows(x[None, :])[0]
+    return _average_ranks_rows(np.ascontiguousarray(x))
 
 
 def spearman_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -13,9 +13,9 @@ operators draw from it), so the same seed, config and data give the identical fo
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import logging
-import operator
 import platform
 import random
 import time
@@ -48,15 +48,36 @@ log = logging.getLogger(__name__)
 
 def _copy_tree(self: gp.PrimitiveTree, memo: dict | None = None) -> gp.PrimitiveTree:
     """A copy sharing the (immutable) primitive nodes, with a copy of the fitness: what ``copy.deepcopy`` (DEAP's
-    ``toolbox.clone``, ``gp.staticLimit``) gives, without deep-copying the fitness object field by field."""
-    new = self.__class__(self)
-    new.fitness.wvalues = self.fitness.wvalues  # tuples: sharing them is a copy
+    ``toolbox.clone``, ``gp.staticLimit``) gives, without deep-copying node by node or running the creator's
+    per-instance initialisation."""
+    cls = self.__class__
+    new = list.__new__(cls)
+    list.extend(new, self)
+    fit = cls.fitness_class.__new__(cls.fitness_class)
+    fit.wvalues = self.fitness.wvalues  # tuples: sharing them is a copy
+    new.fitness = fit
     return new
+
+
+def tree_height(tree: gp.PrimitiveTree) -> int:
+    """``PrimitiveTree.height`` (the depth of the deepest node; a lone terminal has 0), computed in one pass without
+    its per-node ``max`` call: the depth limit's key, evaluated on every offspring."""
+    stack = [0]
+    pop, extend = stack.pop, stack.extend
+    best = 0
+    for node in tree:
+        depth = pop()
+        if depth > best:
+            best = depth
+        if node.arity:
+            extend([depth + 1] * node.arity)
+    return best
 
 
 if not hasattr(creator, "EvoFitness"):
     creator.create("EvoFitness", base.Fitness, weights=(1.0, -1.0))
-    creator.create("EvoTree", gp.PrimitiveTree, fitness=creator.EvoFitness, __deepcopy__=_copy_tree)
+    creator.create("EvoTree", gp.PrimitiveTree, fitness=creator.EvoFitness, __deepcopy__=_copy_tree,
+                   fitness_class=creator.EvoFitness)
 
 
 @contextlib.contextmanager
@@ -157,17 +178,19 @@ class Engine:
         self.cache: dict[tuple[int, ...], tuple[float, np.ndarray]] = {}
         self.nevals = 0
         self.toolbox = self._toolbox()
-        self._cum_probs = np.cumsum([cfg.p_crossover, cfg.p_subtree, cfg.p_hoist, cfg.p_point, cfg.p_reproduction])
+        self._cum_probs = np.cumsum([cfg.p_crossover, cfg.p_subtree, cfg.p_hoist, cfg.p_point,
+                                     cfg.p_reproduction]).tolist()
 
     def _toolbox(self) -> base.Toolbox:
         c, tb = self.cfg, base.Toolbox()
+        tb.register("clone", _copy_tree)  # = copy.deepcopy (DEAP's default clone) without its memo bookkeeping
         tb.register("individual", lambda: creator.EvoTree(gp.genHalfAndHalf(self.pset, c.init_min_depth,
                                                                              c.init_max_depth)))
         tb.register("crossover", gp.cxOnePoint)
         tb.register("subtree", gp.mutUniform, expr=lambda pset, type_: gp.genGrow(pset, 0, c.subtree_max_depth, type_),
                     pset=self.pset)
         tb.register("point", gp.mutNodeReplacement, pset=self.pset)
-        limits = [gp.staticLimit(key=operator.attrgetter("height"), max_value=c.max_depth)]
+        limits = [gp.staticLimit(key=tree_height, max_value=c.max_depth)]
         if c.max_size > 0:
             limits.append(gp.staticLimit(key=len, max_value=c.max_size))
         for name in ("crossover", "subtree", "point"):
@@ -205,10 +228,11 @@ class Engine:
         if self.cfg.selection == "lexicase":
             cases = np.stack([self.cache[tuple(map(id, ind))][1] for ind in pop])
             return [pop[i] for i in lexicase(cases, k)]
-        return tools.selTournament(pop, k, tournsize=self.cfg.tournament_size)
+        # wvalues (the weighted values) order individuals exactly as their Fitness objects do, compared in C
+        return tools.selTournament(pop, k, tournsize=self.cfg.tournament_size, fit_attr="fitness.wvalues")
 
     def _offspring(self, pop: Sequence[gp.PrimitiveTree]) -> gp.PrimitiveTree:
-        op = int(np.searchsorted(self._cum_probs, random.random() * self._cum_probs[-1], side="right"))
+        op = bisect.bisect_right(self._cum_probs, random.random() * self._cum_probs[-1])
         (parent,) = self.select(pop, 1)
         child = self.toolbox.clone(parent)
         if op == 0:
