@@ -47,6 +47,22 @@ def test_evolve_select_score_end_to_end(data_dir, tmp_path, capsys, final):
     assert main(["select", "--runs", str(tmp_path / "run_0.json"), str(tmp_path / "run_1.json"), "--data", str(data_dir),
                  "--out", str(best)]) == 0
     chosen = json.loads(best.read_text())
+    # evolve --final builds the same final proxy in the evolve process: the same runs and the same best.json
+    both = tmp_path / "both"
+    assert main(["evolve", "--data", str(data_dir), "--problems", "nb201/cifar10,nb101/cifar10", "--seeds", "0,1",
+                 "--population", "20", "--generations", "3", "--n-train", "50", "--out", str(both / "run_{seed}.json"),
+                 "--sr-json", json.dumps({"init_max_depth": 3, "final": final}), "--final", str(both / "best.json")]) == 0
+    for seed in (0, 1):
+        assert _without_wall(json.loads((both / f"run_{seed}.json").read_text())) == _without_wall(runs[seed])
+    from_evolve = json.loads((both / "best.json").read_text())
+    assert [c["path"] for c in from_evolve["selected_from"]] == [str(both / f"run_{c['seed']}.json")
+                                                                 for c in chosen["selected_from"]]
+    for f in (from_evolve, chosen):
+        f["selected_from"] = [{k: v for k, v in c.items() if k != "path"} for c in f["selected_from"]]
+        f.pop("selected_path", None)
+        for m in f.get("members", []):
+            m.pop("sources")
+    assert _without_wall(from_evolve) == _without_wall(chosen)
     fits = [x["fitness"]["train_fitness"] for x in runs]
     assert len(chosen["selected_from"]) == 2
     assert chosen["selection"]["final"] == final
@@ -122,3 +138,11 @@ def test_evolved_beats_best_single_proxy_on_nb201_cifar10(ingested_dir, tmp_path
     singles = {p: kendall(test.values(p), test.target) for p in test.proxies}
     assert max(singles.values()) > 0.55  # jacov ~ 0.63 on this split
     assert test_tau > max(singles.values())
+
+
+def _without_wall(run: dict) -> dict:
+    """A FormulaRun without its timings (wall seconds of the run and of each generation)."""
+    out = {k: v for k, v in run.items() if k != "wall_seconds"}
+    if "history" in out:
+        out["history"] = [{k: v for k, v in h.items() if k != "seconds"} for h in out["history"]]
+    return out

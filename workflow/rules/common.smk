@@ -44,7 +44,7 @@ TIMINGS = f"{RESULTS}/timings"  # Snakemake `benchmark:` files (wall time, memor
 ENV = "../envs/evoproxy.yaml"  # relative to the rule files
 
 RUN = f"{RESULTS}/evolve/{{protocol}}/{{trainset}}/run_{{seed}}.json"  # one GP run (FormulaRun)
-BEST = f"{RESULTS}/evolve/{{protocol}}/{{trainset}}/best.json"  # the selected run of a training set
+BEST = f"{RESULTS}/evolve/{{protocol}}/{{trainset}}/best.json"  # the final proxy of a training set (its evolve job)
 SCORES = f"{RESULTS}/scores/{{protocol}}/{{trainset}}.parquet"
 EVALUATION = f"{RESULTS}/evaluation/{{protocol}}/{{trainset}}.parquet"
 SUPERVISED = f"{RESULTS}/evaluation/supervised.parquet"  # the supervised references, fitted once for every evaluation
@@ -108,7 +108,7 @@ NAS_OPTIONS = " ".join(
     + ([f"--device {NAS['device']} --batch-size {NAS['batch_size']}"] if NAS["mode"] == "online" else [])
 )
 
-# Scheduling: the jobs other jobs wait for (evolve, select, supervised, evaluate, search) go before those nothing waits
+# Scheduling: the jobs other jobs wait for (evolve, supervised, evaluate, search) go before those nothing waits
 # for (score; default priority 0), so no long job is left alone on one core at the end.
 CRITICAL_PATH = 1
 

@@ -1,7 +1,8 @@
 """``evoproxy evolve``: GP runs on the training splits of the given problems -> one FormulaRun JSON per seed.
 
 Several seeds in one process (``--seeds 0-30 --out DIR/run_{seed}.json``) load the tables and import the engine
-once; each run is the same as with ``--seed S`` alone."""
+once; each run is the same as with ``--seed S`` alone. ``--final best.json`` then builds the final proxy of those runs
+in the same process, exactly as ``evoproxy select --runs <the run files> --data DATA --out best.json`` does."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--population", type=int, help="override sr.population")
     p.add_argument("--generations", type=int, help="override sr.generations")
     p.add_argument("--out", required=True, help="output FormulaRun JSON ('{seed}' in it is replaced by the seed)")
+    p.add_argument("--final", help="also write the final proxy of these runs here (= evoproxy select --runs <the run "
+                                   "files> --data DATA --out FILE, without a second process)")
     p.set_defaults(func=run)
 
 
@@ -65,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if len(seeds) > 1 and "{seed}" not in args.out:
         raise ValueError("--out must contain '{seed}' when --seeds names several runs")
     outs = {s: args.out.replace("{seed}", str(s)) for s in seeds}
-    for out in outs.values():
+    for out in [*outs.values(), *([args.final] if args.final else [])]:
         check_output_file(out)
     sr, split_cfg = _read_config(args.config)
     if args.sr_json:
@@ -85,6 +88,14 @@ def run(args: argparse.Namespace) -> int:
         result = evolve(tables, sr, seed=seed, split_cfg=split_cfg)
         write_json_atomic(out, result)
         _summary(result)
+    if args.final:
+        from evoproxy.cli.select import summary
+        from evoproxy.sr.select import final_proxy, read_runs
+
+        runs = read_runs(list(outs.values()))  # as select reads them: the same final proxy, byte for byte
+        best = final_proxy(runs, tables)
+        write_json_atomic(args.final, best)
+        print(summary(best, len(runs)))
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from evoproxy.fileio import check_output_file, write_json_atomic
 
@@ -26,8 +27,13 @@ def run(args: argparse.Namespace) -> int:
     tables = load_problems(args.data, runs[0][1].get("trainset") or "all") if args.data else None
     best = final_proxy(runs, tables)
     write_json_atomic(args.out, best)
+    print(summary(best, len(runs)))
+    return 0
+
+
+def summary(best: dict[str, Any], n_runs: int) -> str:
+    """Two lines on a final proxy: how it was built from the runs, and its formula."""
     sel = best["selection"]
     what = (f"seed {best.get('seed')} train {best['fitness']['train_fitness']:.4f}" if sel["final"] == "best"
             else f"ensemble of {len(best['members'])} runs (seeds {best['seed']})")
-    print(f"{sel['final']} of {len(runs)}: {what}\n  {best['text']}")
-    return 0
+    return f"{sel['final']} of {n_runs}: {what}\n  {best['text']}"
