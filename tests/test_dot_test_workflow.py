@@ -1,6 +1,7 @@
 """The whole workflow on the synthetic .test data, run as the README states it: from the repository root,
 `snakemake --cores 2 --directory <a copy of .test>` (download from the .test mirror, ingest, baselines, extract,
-evolve, select, score, evaluate, report, NAS), then the outputs checked against the data and the report's file list."""
+evolve with the final proxies, score, evaluate, report, NAS), then the outputs checked against the data and the
+report's file list."""
 
 from __future__ import annotations
 

@@ -36,7 +36,9 @@ def test_make_paper_recipe_plans_the_paper_budget(tmp_path: Path) -> None:
              "lopo": 10, "lopo_paper": 10}
     for block, n in trainsets.items():
         assert jobs[f"evolve_{block}"] == n, block
-    assert "select" not in jobs and jobs["evaluate"] == sum(trainsets.values())  # evolve builds the final proxy
+    # evolve builds each final proxy (no select jobs); one evaluate job per protocol block evaluates its training sets
+    assert "select" not in jobs and "evaluate" not in jobs
+    assert all(jobs[f"evaluate_{block}"] == 1 for block in trainsets)
     assert jobs["search"] == 6 * 3 and jobs["paper"] == 1  # one job per (objective, dataset) runs its 30 seeds
     # every GP run gets the paper budget, whatever its protocol (the default config's small budgets must not leak),
     # and the *_paper blocks the paper's exact method

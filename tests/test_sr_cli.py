@@ -146,3 +146,36 @@ def _without_wall(run: dict) -> dict:
     if "history" in out:
         out["history"] = [{k: v for k, v in h.items() if k != "seconds"} for h in out["history"]]
     return out
+
+
+def test_evaluate_trainsets_of_a_protocol_in_one_process_equals_one_call_each(data_dir, tmp_path):
+    """evaluate --trainsets (the pipeline's one job per protocol) writes, per training set, the file of the
+    single-training-set call with that set's runs, training problems and held-out test problems."""
+    from evoproxy.protocols import evaluation_problems, trainsets
+
+    problems = ["nb201/cifar10", "nb101/cifar10", "nb301/cifar10"]
+    sets = trainsets("loso", problems)
+    split_args = ["--n-train", "40", "--split-seed", "0"]
+    for name, train in sets.items():
+        d = tmp_path / "evolve" / "loso" / name
+        assert main(["evolve", "--data", str(data_dir), "--problems", ",".join(train), "--seeds", "0,1",
+                     "--population", "12", "--generations", "2", *split_args, "--out", str(d / "run_{seed}.json"),
+                     "--sr-json", json.dumps({"init_max_depth": 3}), "--final", str(d / "best.json")]) == 0
+    opts = [*split_args, "--n-boot", "20", "--n-supervised", "30", "--seed", "3", "--protocol", "loso"]
+    assert main(["evaluate", "--formula", str(tmp_path / "evolve/loso/{trainset}/best.json"), "--trainsets",
+                 ",".join(sets), "--data", str(data_dir), "--problems", ",".join(problems), *opts,
+                 "--out", str(tmp_path / "batch/{trainset}.parquet")]) == 0
+    for name, train in sets.items():
+        d = tmp_path / "evolve" / "loso" / name
+        one = tmp_path / "one" / f"{name}.parquet"
+        assert main(["evaluate", "--formula", str(d / "best.json"), "--runs", str(d / "run_0.json"),
+                     str(d / "run_1.json"), "--data", str(data_dir), "--problems",
+                     ",".join(evaluation_problems("loso", train, problems)), "--train-problems", ",".join(train),
+                     "--trainset", name, *opts, "--out", str(one)]) == 0
+        want, got = pd.read_parquet(one), pd.read_parquet(tmp_path / "batch" / f"{name}.parquet")
+        assert list(got["problem"].unique()) == evaluation_problems("loso", train, problems)
+        assert set(got.loc[got["kind"] == "run", "method"]) == {"run_0", "run_1"}
+        pd.testing.assert_frame_equal(got, want)
+    # the patterns must name the training set
+    assert main(["evaluate", "--formula", str(tmp_path / "evolve/loso/no_nb101/best.json"), "--trainsets",
+                 "no_nb101", "--data", str(data_dir), "--protocol", "loso", "--out", str(tmp_path / "x.parquet")]) == 2

@@ -23,7 +23,7 @@ entirely above the baseline's.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -232,13 +232,15 @@ def evaluate_file(
     protocol: str = "",
     trainset: str = "",
     protocol_kind: str = "",
-    supervised: str | os.PathLike[str] | None = None,
+    supervised: str | os.PathLike[str] | Supervised | None = None,
+    tables: Mapping[str, ProblemTable] | None = None,
 ) -> pd.DataFrame:
     """:func:`evaluate` of a saved final proxy (and its run files) on the tables of ``data_dir``; the split defaults
     to the run's own, the training problems to its ``trainset``; protocol and trainset default to the file's folders
     (``.../<protocol>/<trainset>/best.json``). Each row also names the protocol's kind (``protocol_kind``, default:
     the protocol) and the GP method (``gp_method``: the run's preset). ``supervised``: a :func:`supervised_table`
-    file to read the supervised references from."""
+    file (or its :func:`load_supervised` mapping) to read the supervised references from; ``tables``: problem
+    tables already loaded from ``data_dir``, by id."""
     from evoproxy.sr.formula import load_formula
 
     path = Path(formula_path)
@@ -252,10 +254,18 @@ def evaluate_file(
     for rp in runs:
         r = load_formula(rp)
         scorers.append((f"run_{(r.run or {}).get('seed', Path(rp).stem)}", r.evaluate_table))
-    df = evaluate(formula.evaluate_table, load_problems(data_dir, train_ids), load_problems(data_dir, problems),
+    if isinstance(supervised, (str, os.PathLike)):
+        supervised = load_supervised(supervised, n_supervised)
+
+    def load(ids: str | Sequence[str]) -> list[ProblemTable]:
+        if tables is None:
+            return load_problems(data_dir, ids)
+        wanted = list(tables) if ids in ("all", ["all"]) else (ids.split(",") if isinstance(ids, str) else ids)
+        return [tables[i] if i in tables else load_problems(data_dir, [i])[0] for i in wanted]
+
+    df = evaluate(formula.evaluate_table, load(train_ids), load(problems),
                   n_train=cfg.n_train, split_seed=cfg.seed, max_train_fraction=cfg.max_train_fraction,
-                  n_boot=n_boot, n_supervised=n_supervised, seed=seed, runs=scorers,
-                  supervised=load_supervised(supervised, n_supervised) if supervised else None)
+                  n_boot=n_boot, n_supervised=n_supervised, seed=seed, runs=scorers, supervised=supervised)
     df.insert(0, "trainset", trainset or path.parent.name)
     df.insert(0, "protocol", protocol or path.parent.parent.name)
     df["protocol_kind"] = protocol_kind or (protocol or path.parent.parent.name)
@@ -263,6 +273,38 @@ def evaluate_file(
     df["formula"] = formula.text
     df.attrs = {}
     return df
+
+
+def evaluate_trainsets(
+    formula_pattern: str,
+    trainsets: Sequence[str],
+    data_dir: str | os.PathLike[str],
+    problems: str | Sequence[str],
+    protocol: str,
+    protocol_kind: str = "",
+    supervised: str | os.PathLike[str] | None = None,
+    n_supervised: int = 400,
+    **options: Any,
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """:func:`evaluate_file` of every training set of a protocol in one process (the tables and the supervised
+    references loaded once): the final proxy ``formula_pattern.format(trainset=t)`` with the runs it was built from
+    (its ``selected_from``), tested on the problems among ``problems`` that the protocol's kind tests it on
+    (:func:`evoproxy.protocols.evaluation_problems`). Yields ``(trainset, evaluation)``, each as
+    ``evaluate_file`` alone gives it."""
+    from evoproxy.fileio import read_json
+    from evoproxy.protocols import evaluation_problems
+
+    tables = {t.id: t for t in load_problems(data_dir, problems)}
+    refs = load_supervised(supervised, n_supervised) if supervised else None
+    for trainset in trainsets:
+        path = formula_pattern.format(trainset=trainset)
+        run = read_json(path, "final proxy")
+        train = list(run.get("trainset") or [])
+        runs = [c["path"] for c in run.get("selected_from") or []]
+        test = evaluation_problems(protocol_kind or protocol, train, list(tables))
+        yield trainset, evaluate_file(path, data_dir, test, runs=runs, protocol=protocol, trainset=trainset,
+                                      protocol_kind=protocol_kind, supervised=refs, n_supervised=n_supervised,
+                                      tables=tables, **options)
 
 
 def write_evaluation(df: pd.DataFrame, out: str | os.PathLike[str]) -> None:
@@ -286,5 +328,6 @@ def win_counts(df: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = ["COLUMNS", "SUPERVISED_COLUMNS", "TARGET", "bootstrap_kendall", "evaluate", "evaluate_file",
+           "evaluate_trainsets",
            "load_supervised", "mean_rank", "rank_proxies_on_training", "supervised_scores",
            "supervised_table", "win_counts", "write_evaluation"]

@@ -217,9 +217,17 @@ def formula_inputs(wildcards):
             "runs": trainset_runs(wildcards), "tables": manifests(PROBLEMS)}
 
 
-def evaluate_inputs(wildcards):
-    """Inputs of evaluate: those of score, and the supervised references when the report has them."""
-    return {**formula_inputs(wildcards), **({"supervised": SUPERVISED} if REPORT["n_supervised"] > 0 else {})}
+def protocol_evaluation_inputs(protocol):
+    """Inputs of a protocol's evaluate job: every training set's final proxy and runs, the tables of every problem,
+    and the supervised references when the report has them."""
+
+    def inputs(wildcards):
+        return {"formulas": per_trainset(BEST, [protocol]), "runs": [
+            RUN.format(protocol=protocol, trainset=t, seed=s) for t in TRAINSETS[protocol]
+            for s in EVOLVE_SEEDS[protocol]], "tables": manifests(PROBLEMS),
+            **({"supervised": SUPERVISED} if REPORT["n_supervised"] > 0 else {})}
+
+    return inputs
 
 
 def supervised_arg(wildcards, input):
@@ -239,13 +247,11 @@ def train_arg(wildcards):
     return ",".join(trainset_problems(wildcards))
 
 
-def test_arg(wildcards):
-    """--problems of an evaluation: where a training set's formula is tested (the held-out space for loso)."""
-    return ",".join(evaluation_problems(KIND[wildcards.protocol], trainset_problems(wildcards), PROBLEMS))
-
-
-def protocol_kind(wildcards):
-    return KIND[wildcards.protocol]
+def trainset_pattern(pattern, protocol):
+    """``pattern`` of one protocol with '{trainset}' left for the CLI to fill in (as a function: Snakemake would
+    expand the braces of a string param)."""
+    path = pattern.format(protocol=protocol, trainset="{trainset}")
+    return lambda wildcards: path
 
 
 def run_pattern(wildcards):

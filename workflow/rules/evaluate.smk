@@ -1,7 +1,7 @@
-# Stage 4: the selected formula of each training set on the test splits of the problems. `score`: its own tau, rho
-# and top-5% per problem; `evaluate`: against every hand-crafted baseline with bootstrap intervals (what the report
-# reads). Both read the same inputs (formula_inputs). `supervised` fits the supervised reference of each (test
-# problem, seed) once, for every evaluation that uses it.
+# Stage 4: the final proxy of each training set on the test splits of the problems. `score`: its own tau, rho
+# and top-5% per problem; `evaluate_<protocol>`: against every hand-crafted baseline with bootstrap intervals (what
+# the report reads). `supervised` fits the supervised reference of each (test problem, seed) once, for every
+# evaluation that uses it.
 
 
 rule score:
@@ -53,32 +53,43 @@ rule supervised:
         "--out {output} > {log} 2>&1"
 
 
-rule evaluate:
-    input:
-        unpack(evaluate_inputs),
-    output:
-        EVALUATION,
-    params:
-        data=tables_dir,
-        train=train_arg,
-        test=test_arg,
-        kind=protocol_kind,
-        split=SPLIT_ARGS,
-        opts=EVALUATE_OPTIONS,
-        supervised=supervised_arg,
-    log:
-        f"{LOGS}/evaluate/{{protocol}}/{{trainset}}.log",
-    benchmark:
-        f"{TIMINGS}/evaluate/{{protocol}}/{{trainset}}.tsv"
-    priority: CRITICAL_PATH
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=20,
-    conda:
-        ENV
-    shell:
-        "evoproxy evaluate --formula {input.formula} --runs {input.runs} --data {params.data} "
-        "--problems {params.test} --train-problems {params.train} --protocol {wildcards.protocol} "
-        "--protocol-kind {params.kind} --trainset {wildcards.trainset} {params.split} {params.opts} "
-        "{params.supervised} --out {output} > {log} 2>&1"
+# One job per protocol evaluates all its training sets in one process (the tables and the supervised references loaded
+# once); each output is what `evoproxy evaluate` of that training set alone writes. A rule per protocol block, because
+# the training sets (outputs) differ between blocks.
+for _protocol, _trainsets in TRAINSETS.items():
+    if not _trainsets:
+        continue
+
+    rule:
+        name:
+            f"evaluate_{_protocol}"
+        input:
+            unpack(protocol_evaluation_inputs(_protocol)),
+        output:
+            expand(EVALUATION, protocol=_protocol, trainset=list(_trainsets)),
+        params:
+            data=tables_dir,
+            problems=",".join(PROBLEMS),
+            formula=trainset_pattern(BEST, _protocol),
+            out=trainset_pattern(EVALUATION, _protocol),
+            trainsets=",".join(_trainsets),
+            protocol=_protocol,
+            kind=KIND[_protocol],
+            split=SPLIT_ARGS,
+            opts=EVALUATE_OPTIONS,
+            supervised=supervised_arg,
+        log:
+            f"{LOGS}/evaluate/{_protocol}.log",
+        benchmark:
+            f"{TIMINGS}/evaluate/{_protocol}.tsv"
+        priority: CRITICAL_PATH
+        threads: 1
+        resources:
+            mem_mb=3000,
+            runtime=60,
+        conda:
+            ENV
+        shell:
+            "evoproxy evaluate --formula {params.formula:q} --trainsets {params.trainsets} --data {params.data} "
+            "--problems {params.problems} --protocol {params.protocol} --protocol-kind {params.kind} {params.split} "
+            "{params.opts} {params.supervised} --out {params.out:q} > {log} 2>&1"
