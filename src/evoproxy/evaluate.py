@@ -258,10 +258,11 @@ def evaluate_file(
         supervised = load_supervised(supervised, n_supervised)
 
     def load(ids: str | Sequence[str]) -> list[ProblemTable]:
-        if tables is None:
+        """The problems ``ids`` (as :func:`load_problems` takes them), from ``tables`` when it has them all."""
+        wanted = [p.strip() for p in ids.split(",") if p.strip()] if isinstance(ids, str) else list(ids)
+        if tables is None or not all(i in tables for i in wanted):
             return load_problems(data_dir, ids)
-        wanted = list(tables) if ids in ("all", ["all"]) else (ids.split(",") if isinstance(ids, str) else ids)
-        return [tables[i] if i in tables else load_problems(data_dir, [i])[0] for i in wanted]
+        return [tables[i] for i in wanted]
 
     df = evaluate(formula.evaluate_table, load(train_ids), load(problems),
                   n_train=cfg.n_train, split_seed=cfg.seed, max_train_fraction=cfg.max_train_fraction,
@@ -287,8 +288,8 @@ def evaluate_trainsets(
     **options: Any,
 ) -> Iterator[tuple[str, pd.DataFrame]]:
     """:func:`evaluate_file` of every training set of a protocol in one process (the tables and the supervised
-    references loaded once): the final proxy ``formula_pattern.format(trainset=t)`` with the runs it was built from
-    (its ``selected_from``), tested on the problems among ``problems`` that the protocol's kind tests it on
+    references loaded once): the final proxy ``formula_pattern`` with ``{trainset}`` replaced, with the runs it was
+    built from (its ``selected_from``), tested on the problems among ``problems`` that the protocol's kind tests it on
     (:func:`evoproxy.protocols.evaluation_problems`). Yields ``(trainset, evaluation)``, each as
     ``evaluate_file`` alone gives it."""
     from evoproxy.fileio import read_json
@@ -297,7 +298,7 @@ def evaluate_trainsets(
     tables = {t.id: t for t in load_problems(data_dir, problems)}
     refs = load_supervised(supervised, n_supervised) if supervised else None
     for trainset in trainsets:
-        path = formula_pattern.format(trainset=trainset)
+        path = formula_pattern.replace("{trainset}", trainset)
         run = read_json(path, "final proxy")
         train = list(run.get("trainset") or [])
         runs = [c["path"] for c in run.get("selected_from") or []]
