@@ -43,7 +43,15 @@ from evoproxy.metrics import (
     spearman_batch,
     top_k_precision,
 )
-from evoproxy.problems import TARGET, ProblemTable, SplitConfig, load_problems, split
+from evoproxy.problems import (
+    TARGET,
+    ProblemTable,
+    SplitConfig,
+    load_problem,
+    load_problems,
+    problem_ids,
+    split,
+)
 from evoproxy.protocols import supervised_cases
 
 COLUMNS = ["problem", "method", "kind", "n", "kendall", "spearman", "top5", "ci_low", "ci_high"]
@@ -258,11 +266,9 @@ def evaluate_file(
         supervised = load_supervised(supervised, n_supervised)
 
     def load(ids: str | Sequence[str]) -> list[ProblemTable]:
-        """The problems ``ids`` (as :func:`load_problems` takes them), from ``tables`` when it has them all."""
-        wanted = [p.strip() for p in ids.split(",") if p.strip()] if isinstance(ids, str) else list(ids)
-        if tables is None or not all(i in tables for i in wanted):
-            return load_problems(data_dir, ids)
-        return [tables[i] for i in wanted]
+        """The problems ``ids`` (as :func:`load_problems` takes them), from ``tables`` where it has them."""
+        loaded = tables or {}
+        return [loaded[i] if i in loaded else load_problem(data_dir, i) for i in problem_ids(data_dir, ids)]
 
     df = evaluate(formula.evaluate_table, load(train_ids), load(problems),
                   n_train=cfg.n_train, split_seed=cfg.seed, max_train_fraction=cfg.max_train_fraction,

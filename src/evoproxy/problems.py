@@ -202,8 +202,9 @@ def load_problem(data_dir: str | os.PathLike[str], pid: str, require_target: boo
     return load_table(path, require_target=require_target)
 
 
-def load_problems(data_dir: str | os.PathLike[str], pids: list[str] | str | None = None) -> list[ProblemTable]:
-    """Load several problems; ``pids`` as a list, a comma-separated string, or None/'all' for every table."""
+def problem_ids(data_dir: str | os.PathLike[str], pids: list[str] | str | None = None) -> list[str]:
+    """The problem ids a request names: ``pids`` as a list, a comma-separated string, or None/'all' for every table
+    of ``data_dir``."""
     if pids is None or pids == "all" or pids == ["all"]:
         ids = list_problems(data_dir)
     elif isinstance(pids, str):
@@ -212,7 +213,12 @@ def load_problems(data_dir: str | os.PathLike[str], pids: list[str] | str | None
         ids = list(pids)
     if not ids:
         raise ProblemTableError(f"{data_dir}: no problem tables found")
-    return [load_problem(data_dir, pid) for pid in ids]
+    return ids
+
+
+def load_problems(data_dir: str | os.PathLike[str], pids: list[str] | str | None = None) -> list[ProblemTable]:
+    """Load several problems (``pids`` as :func:`problem_ids` takes them)."""
+    return [load_problem(data_dir, pid) for pid in problem_ids(data_dir, pids)]
 
 
 _SPLIT_DEFAULTS = defaults("split")
