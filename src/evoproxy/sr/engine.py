@@ -50,12 +50,11 @@ def _copy_tree(self: gp.PrimitiveTree, memo: dict | None = None) -> gp.Primitive
     """A copy sharing the (immutable) primitive nodes, with a copy of the fitness: what ``copy.deepcopy`` (DEAP's
     ``toolbox.clone``, ``gp.staticLimit``) gives, without deep-copying node by node or running the creator's
     per-instance initialisation."""
-    cls = self.__class__
-    new = list.__new__(cls)
+    new = list.__new__(self.__class__)
     list.extend(new, self)
-    fit = cls.fitness_class.__new__(cls.fitness_class)
-    fit.wvalues = self.fitness.wvalues  # tuples: sharing them is a copy
-    new.fitness = fit
+    fitness_class = type(self.fitness)
+    new.fitness = fitness_class.__new__(fitness_class)
+    new.fitness.wvalues = self.fitness.wvalues  # tuples: sharing them is a copy
     return new
 
 
@@ -76,8 +75,7 @@ def tree_height(tree: gp.PrimitiveTree) -> int:
 
 if not hasattr(creator, "EvoFitness"):
     creator.create("EvoFitness", base.Fitness, weights=(1.0, -1.0))
-    creator.create("EvoTree", gp.PrimitiveTree, fitness=creator.EvoFitness, __deepcopy__=_copy_tree,
-                   fitness_class=creator.EvoFitness)
+    creator.create("EvoTree", gp.PrimitiveTree, fitness=creator.EvoFitness, __deepcopy__=_copy_tree)
 
 
 @contextlib.contextmanager
