@@ -181,10 +181,10 @@ def per_trainset(pattern, protocols=None):
             for t in TRAINSETS[p]]
 
 
-def all_runs():
-    """Every GP run file of the enabled protocols."""
-    return [RUN.format(protocol=p, trainset=t, seed=s) for p in TRAINSETS for t in TRAINSETS[p]
-            for s in EVOLVE_SEEDS[p]]
+def all_runs(protocols=None):
+    """Every GP run file of the enabled protocols (or of those of them in ``protocols``)."""
+    return [RUN.format(protocol=p, trainset=t, seed=s) for p in TRAINSETS if protocols is None or p in protocols
+            for t in TRAINSETS[p] for s in EVOLVE_SEEDS[p]]
 
 
 def release_file(wildcards):
@@ -222,10 +222,8 @@ def protocol_evaluation_inputs(protocol):
     and the supervised references when the report has them."""
 
     def inputs(wildcards):
-        return {"formulas": per_trainset(BEST, [protocol]), "runs": [
-            RUN.format(protocol=protocol, trainset=t, seed=s) for t in TRAINSETS[protocol]
-            for s in EVOLVE_SEEDS[protocol]], "tables": manifests(PROBLEMS),
-            **({"supervised": SUPERVISED} if REPORT["n_supervised"] > 0 else {})}
+        return {"formulas": per_trainset(BEST, [protocol]), "runs": all_runs([protocol]),
+                "tables": manifests(PROBLEMS), **({"supervised": SUPERVISED} if REPORT["n_supervised"] > 0 else {})}
 
     return inputs
 
