@@ -323,6 +323,45 @@ def test_channels_last_pooling_is_bit_identical(pool):
         assert a.stride() == b.stride()  # same layout: downstream kernels see the same tensors
 
 
+@pytest.mark.parametrize(("shape", "affine", "stats"), [
+    ((6, 4, 5, 7), True, True), ((6, 4, 5, 7), False, True), ((6, 4, 5, 7), True, False), ((9, 3), True, True),
+])
+def test_lean_batchnorm_double_backward(shape, affine, stats):
+    """Same forward and first backward as F.batch_norm, bit for bit; the double backward (w.r.t. the input and
+    the output gradient, through a conv weight like grasp's) equals PyTorch's in float64."""
+    from evoproxy.proxies.second_order import LeanBatchNormDoubleBackward
+
+    g = torch.Generator().manual_seed(0)
+    c = shape[1]
+    x0 = torch.randn(shape, generator=g) * 3 + 1
+    w0 = torch.randn((c, c) + (1,) * (len(shape) - 2), generator=g)
+    gamma = torch.rand(c, generator=g) + 0.5 if affine else None
+    beta = torch.randn(c, generator=g) if affine else None
+    v = torch.randn(shape, generator=g)
+
+    def run(lean: bool, dtype: torch.dtype) -> list[torch.Tensor]:
+        x = x0.to(dtype).requires_grad_(True)
+        w = w0.to(dtype).requires_grad_(True)
+        gm = None if gamma is None else gamma.to(dtype).requires_grad_(True)
+        bt = None if beta is None else beta.to(dtype).requires_grad_(True)
+        rm, rv = (torch.zeros(c, dtype=dtype), torch.ones(c, dtype=dtype)) if stats else (None, None)
+        with LeanBatchNormDoubleBackward() if lean else contextlib.nullcontext():
+            h = x @ w.t() if len(shape) == 2 else F.conv2d(x, w)
+            y = F.batch_norm(h, rm, rv, gm, bt, True, 0.1, 1e-5)
+        loss = (y.tanh() * v.to(dtype)).sum()
+        gx, gw = torch.autograd.grad(loss, (x, w), create_graph=True)
+        first = [y, gx, gw] + ([rm, rv] if stats else [])
+        second = torch.autograd.grad((gw * gw.detach()).sum() + (gx * v.to(dtype)).sum(), (x, w))
+        return first + list(second)
+
+    ref, lean = run(False, torch.float32), run(True, torch.float32)
+    for a, b in zip(ref[:-2], lean[:-2], strict=True):
+        assert torch.equal(a, b)
+    ref, lean = run(False, torch.float64), run(True, torch.float64)
+    for a, b in zip(ref[-2:], lean[-2:], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_every_pass_a_proxy_needs_is_registered():
     from evoproxy.proxies import PASS_REGISTRY, REGISTRY
 

@@ -5,15 +5,20 @@ backward). NASLib keeps the minus sign ("accuracy seems to be negatively correla
 
 The ``hessian`` pass differentiates g . g(W) (g held fixed) through the shared forward's differentiable loss
 gradient. With the batch split, g is the sum over chunks, known only after the first sweep, so a second sweep
-recomputes each chunk's forward and gradient (as zero-cost-nas does).
+recomputes each chunk's forward and gradient (as zero-cost-nas does). On the CPU the forwards run in
+:class:`~evoproxy.proxies.second_order.LeanBatchNormDoubleBackward` (same forward and gradient, a cheaper exact
+double backward through train-mode BatchNorm).
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import torch
 
 from evoproxy.proxies.passes import Chunk, MinibatchStep, PassResults, accumulate, logits_of
 from evoproxy.proxies.registry import register, register_pass
+from evoproxy.proxies.second_order import LeanBatchNormDoubleBackward
 
 
 def _dot(fixed: list | tuple, live: list | tuple) -> torch.Tensor | float:
@@ -31,6 +36,14 @@ class HessianGradient(MinibatchStep):
         self.create_graph = n_chunks == 1  # fold into the shared forward's loss backward
         self.grads: list[torch.Tensor | None] = [None] * len(ctx.layers)
         self.hg: list[torch.Tensor | None] = [None] * len(ctx.layers)
+
+    def _lean_mode(self) -> contextlib.AbstractContextManager:
+        """The cheaper BatchNorm double backward on the CPU (its forward and first backward are unchanged)."""
+        on_cpu = self.ctx.device.type == "cpu"
+        return LeanBatchNormDoubleBackward() if on_cpu else contextlib.nullcontext()
+
+    def forward_mode(self) -> contextlib.AbstractContextManager:
+        return self._lean_mode() if self.create_graph else contextlib.nullcontext()
 
     def _add_hvp(self, z: torch.Tensor | float) -> None:
         if isinstance(z, torch.Tensor) and z.requires_grad:
@@ -52,7 +65,7 @@ class HessianGradient(MinibatchStep):
             weights = [m.weight for m in ctx.layers]
             for sp in range(self.n_chunks):
                 st, en = sp * n // self.n_chunks, (sp + 1) * n // self.n_chunks
-                with torch.enable_grad():
+                with torch.enable_grad(), self._lean_mode():
                     loss = ctx.loss_fn(logits_of(ctx.model(ctx.inputs[st:en])), ctx.targets[st:en])
                     gf = torch.autograd.grad(loss, weights, allow_unused=True, create_graph=True)
                     self._add_hvp(_dot(self.grads, gf))

@@ -241,7 +241,8 @@ class MinibatchStep:
     One instance per run, built with the context and the number of chunks. For each chunk the runner installs the
     step's :meth:`hooks` for the forward, collects :meth:`grad_inputs` (tensors, e.g. activations the hooks saw,
     that the chunk's one loss backward should also differentiate), then calls :meth:`on_chunk`; :meth:`finish`
-    returns the pass output (still inside the train-mode, state-restoring context).
+    returns the pass output (still inside the train-mode, state-restoring context). The chunk forwards run inside
+    every step's :meth:`forward_mode`.
 
     Class flags: ``needs_graph`` (the step backpropagates, so the forward records a graph), ``input_grad`` (it
     differentiates w.r.t. the input chunk ``x``), ``uses_loss`` (it needs targets), ``whole_batch`` (with the batch
@@ -266,6 +267,11 @@ class MinibatchStep:
 
     def grad_inputs(self) -> list[torch.Tensor]:
         return []
+
+    def forward_mode(self) -> contextlib.AbstractContextManager:
+        """A context the chunk forwards run in (e.g. a :class:`TorchFunctionMode` that swaps in cheaper autograd
+        functions with the same values); none by default."""
+        return contextlib.nullcontext()
 
     def on_chunk(self, chunk: Chunk) -> None:
         pass
@@ -308,7 +314,10 @@ def shared_forward(ctx: PassContext, steps: dict[str, type[MinibatchStep]]) -> d
                 x = inputs[st:en].detach().clone()
                 if input_grad:
                     x.requires_grad_(True)
-                with hooks([h for s in chunked.values() for h in s.hooks()]), torch.set_grad_enabled(graph):
+                with (hooks([h for s in chunked.values() for h in s.hooks()]), torch.set_grad_enabled(graph),
+                      contextlib.ExitStack() as modes):
+                    for s in chunked.values():
+                        modes.enter_context(s.forward_mode())
                     y = logits_of(model(x))
                 extra = {name: t for name, s in chunked.items() if (t := s.grad_inputs())}
                 chunk = Chunk(ctx, st, en, x, y, create_graph, extra)
