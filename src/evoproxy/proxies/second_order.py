@@ -20,6 +20,7 @@ bias gradient raises).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -96,8 +97,7 @@ class _BatchNorm(torch.autograd.Function):
         return gx, gw, gb, None, None, None, None
 
 
-_BN_ARGS = ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps")
-_BN_DEFAULTS = (None, None, None, None, None, False, 0.1, 1e-5)
+_BN_SIGNATURE = inspect.signature(F.batch_norm)
 
 
 class LeanBatchNormDoubleBackward(TorchFunctionMode):
@@ -107,9 +107,9 @@ class LeanBatchNormDoubleBackward(TorchFunctionMode):
     def __torch_function__(self, func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
         if func is F.batch_norm and torch.is_grad_enabled():
-            a = dict(zip(_BN_ARGS, _BN_DEFAULTS, strict=True))
-            a.update(zip(_BN_ARGS, args, strict=False))
-            a.update(kwargs)
+            bound = _BN_SIGNATURE.bind(*args, **kwargs)  # torch's own argument names and defaults
+            bound.apply_defaults()
+            a = bound.arguments
             x = a["input"]
             if (a["training"] and isinstance(x, torch.Tensor) and x.device.type == "cpu" and x.dim() >= 2
                     and x.dtype in (torch.float32, torch.float64) and x.numel() > x.shape[1]):
