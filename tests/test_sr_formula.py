@@ -27,6 +27,21 @@ def test_protected_ops_follow_documented_rules():
         primitives.protected_div(np.array([1.0]), np.array([0.0]))
 
 
+def test_min_max_are_elementwise_propagate_nan_and_print_as_min_max():
+    a, b = np.array([1.0, 5.0, np.nan, -2.0]), np.array([3.0, 4.0, 1.0, np.nan])
+    lo, hi = primitives.get("min").fn(a, b), primitives.get("max").fn(a, b)
+    np.testing.assert_array_equal(lo[:2], [1.0, 4.0])
+    np.testing.assert_array_equal(hi[:2], [3.0, 5.0])
+    assert np.isnan(lo[2:]).all() and np.isnan(hi[2:]).all()  # NaN stays NaN: the row ranks last
+    f = Formula.from_text("min(nwot, max(flops, snip))")
+    assert f.sympy_text == "Min(nwot, Max(flops, snip))"
+    assert f.latex == r"\min\left(\mathrm{nwot}, \max\left(\mathrm{flops}, \mathrm{snip}\right)\right)"
+    table = ProblemTable("nb201", "cifar10", pd.DataFrame({"arch": list("abc"), "nwot": [1.0, 2.0, 3.0],
+                                                           "flops": [3.0, 0.0, 1.0], "snip": [0.0, 1.0, 5.0],
+                                                           "val_acc": [1.0, 2.0, 3.0]}))
+    np.testing.assert_array_equal(f.evaluate_table(table), [1.0, 1.0, 3.0])
+
+
 def test_text_round_trip_and_validation():
     text = "add(nwot, log(div(flops, sqrt(neg(synflow)))))"
     f = Formula.from_text(text)

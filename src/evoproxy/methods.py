@@ -1,7 +1,7 @@
 """Named GP methods (``sr.preset``): the recommended method and the paper's exact one, defined once.
 
 ``recommended`` is the schema's defaults (:mod:`evoproxy.schema`); ``paper`` is Phan & Luong 2025: raw proxy
-terminals, mean Kendall tau over problems, tournament selection, no parsimony, the run with the best training
+terminals, the function set {add, sub, mul, neg, div, log, sqrt}, mean Kendall tau over problems, tournament selection, no parsimony, the run with the best training
 fitness, initial trees of depth 2-10. A preset is expanded before explicit keys, so explicit keys always win.
 Stdlib only: the workflow expands presets while building the DAG.
 """
@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+PAPER_FUNCTIONS: tuple[str, ...] = ("add", "sub", "mul", "neg", "div", "log", "sqrt")
+"""The paper's function set (gplearn's protected versions); also the schema's default."""
 
 PRESETS: dict[str, dict[str, Any]] = {
     "recommended": {},
@@ -26,6 +29,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "init_max_depth": 10,
         "max_depth": 6,
         "multiobjective": False,
+        "functions": list(PAPER_FUNCTIONS),
     },
 }
 

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from evoproxy.methods import PAPER_FUNCTIONS  # noqa: F401  (re-exported: the paper's subset of FUNCTIONS)
+
 if TYPE_CHECKING:
     import sympy
 
@@ -103,11 +105,13 @@ FUNCTIONS: dict[str, Primitive] = {
         Primitive("sqrt", 1, _sqrt, lambda a: _sympy().sqrt(_sympy().Abs(a)), r"\sqrt{{\left|{0}\right|}}"),
         Primitive("abs", 1, np.abs, lambda a: _sympy().Abs(a), r"\left|{0}\right|"),
         Primitive("square", 1, np.square, lambda a: a**2, r"\left({0}\right)^2"),
+        Primitive("min", 2, np.minimum, lambda a, b: _sympy().Min(a, b), r"\min\left({0}, {1}\right)"),
+        Primitive("max", 2, np.maximum, lambda a, b: _sympy().Max(a, b), r"\max\left({0}, {1}\right)"),
     )
 }
-"""Every function the engine knows; ``sr.functions`` picks the subset (paper: the first seven)."""
+"""Every function the engine knows; ``sr.functions`` picks the subset (default and paper: the first seven; NaN
+propagates through every one, ``min`` and ``max`` included)."""
 
-PAPER_FUNCTIONS: tuple[str, ...] = ("add", "sub", "mul", "neg", "div", "log", "sqrt")
 
 
 def get(name: str) -> Primitive:

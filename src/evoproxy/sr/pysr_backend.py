@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from evoproxy.sr import primitives
 from evoproxy.sr.config import SRConfig
 from evoproxy.sr.fitness import ProblemData, aggregate, score_matrix
 
@@ -30,6 +31,8 @@ JULIA_OPS = {
     "sqrt": ("psqrt(x) = sqrt(abs(x))", "psqrt"),
     "abs": ("abs", None),
     "square": ("square", None),
+    "min": ("min", None),
+    "max": ("max", None),
 }
 
 RANK_LOSS = """
@@ -87,8 +90,8 @@ def evolve_pysr(cfg: SRConfig, train: Sequence[ProblemData], seed: int) -> dict[
     y = np.concatenate([d.y for d in train])
     w = np.concatenate([np.full(d.n, i + 1.0) for i, d in enumerate(train)])
     X = np.nan_to_num(X, nan=0.0, posinf=0.0, neginf=0.0)
-    binary = [JULIA_OPS[f][0] for f in cfg.functions if f in ("add", "sub", "mul", "div")]
-    unary = [JULIA_OPS[f][0] for f in cfg.functions if f not in ("add", "sub", "mul", "div")]
+    binary = [JULIA_OPS[f][0] for f in cfg.functions if primitives.get(f).arity == 2]
+    unary = [JULIA_OPS[f][0] for f in cfg.functions if primitives.get(f).arity == 1]
     sympy_map = {"pdiv": lambda a, b: a / b, "plog": lambda a: sp.log(sp.Abs(a)), "psqrt": lambda a: sp.sqrt(sp.Abs(a))}
     model = pysr.PySRRegressor(
         niterations=max(1, cfg.generations),
