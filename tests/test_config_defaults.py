@@ -36,7 +36,7 @@ def test_presets_and_explicit_keys() -> None:
     assert set(PRESETS["paper"]) <= set(keys("sr"))
     assert expand_preset({}) == {}
     rec = SRConfig()
-    assert (rec.transform, rec.aggregate, rec.final, rec.metric) == ("ecdf", "space_mean", "ensemble", "spearman")
+    assert (rec.transform, rec.aggregate, rec.final, rec.metric) == ("ecdf", "space_mean", "gated", "spearman")
 
 
 def test_generalisation_kinds_agree() -> None:

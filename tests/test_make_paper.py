@@ -51,7 +51,7 @@ def test_make_paper_recipe_plans_the_paper_budget(tmp_path: Path) -> None:
         assert (cfg["population"], cfg["generations"]) == (100, 50), sr
         assert len(seed_list.split(",")) == seeds[block]
         runs += seeds[block]
-        want = ("none", "mean", "best") if block.endswith("_paper") else ("ecdf", "space_mean", "ensemble")
+        want = ("none", "mean", "best") if block.endswith("_paper") else ("ecdf", "space_mean", "gated")
         assert (cfg["transform"], cfg["aggregate"], cfg["final"]) == want, block
     assert runs == sum(trainsets[b] * seeds[b] for b in trainsets) == 955
 

@@ -179,12 +179,12 @@ def test_select_merges_members_with_the_same_maths_into_the_one_with_fewest_prox
     np.testing.assert_allclose(merged.evaluate_table(test), unmerged.evaluate_table(test), rtol=0, atol=1e-12)
 
 
-def test_default_and_paper_functions_are_the_papers_seven_and_min_max_merge_symmetrically() -> None:
+def test_default_functions_add_min_max_to_the_papers_seven_and_min_max_merge_symmetrically() -> None:
     from evoproxy.methods import PAPER_FUNCTIONS
     from evoproxy.sr.config import SRConfig
     from evoproxy.sr.select import maths_key
 
-    assert SRConfig.from_dict({}).functions == list(PAPER_FUNCTIONS)
+    assert SRConfig.from_dict({}).functions == [*PAPER_FUNCTIONS, "min", "max"]
     assert SRConfig.from_dict({"preset": "paper"}).functions == list(PAPER_FUNCTIONS)
     # min and max are symmetric: members that differ only in argument order are one member
     assert maths_key(Formula.from_text("min(nwot, flops)", "ecdf")) == maths_key(

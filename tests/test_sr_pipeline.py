@@ -32,7 +32,7 @@ def test_evolve_rules_dag_and_multi_run(tmp_path: Path) -> None:
     best = json.loads((work / "results/evolve/multi/all/best.json").read_text())
     assert best["trainset"] == PROBLEMS and best["config"]["population"] == 12
     assert best["split"] == {"n_train": 100, "max_train_fraction": 0.5, "seed": 0}
-    assert {r["seed"] for r in best["selected_from"]} == {0, 1} and best["kind"] == "ensemble"
+    assert {r["seed"] for r in best["selected_from"]} == {0, 1} and best["kind"] == "gated"
     df = pd.read_parquet(work / "results/scores/multi/all.parquet")
     assert list(df["problem"]) == PROBLEMS and (df["split"] == "test").all()
     assert list(df["n"]) == [800 - 100, 400 - 100, 400 - 100]  # every arch outside the 100-arch train split

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 PAPER_FUNCTIONS: tuple[str, ...] = ("add", "sub", "mul", "neg", "div", "log", "sqrt")
-"""The paper's function set (gplearn's protected versions); also the schema's default."""
+"""The paper's function set (gplearn's protected versions); the schema's default adds min and max."""
 
 PRESETS: dict[str, dict[str, Any]] = {
     "recommended": {},

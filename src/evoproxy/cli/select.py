@@ -34,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
 def summary(best: dict[str, Any], n_runs: int) -> str:
     """Two lines on a final proxy: how it was built from the runs, and its formula."""
     sel = best["selection"]
-    what = (f"seed {best.get('seed')} train {best['fitness']['train_fitness']:.4f}" if sel["final"] == "best"
-            else f"ensemble of {len(best['members'])} runs (seeds {best['seed']})")
+    if sel["final"] == "best":
+        what = f"seed {best.get('seed')} train {best['fitness']['train_fitness']:.4f}"
+    else:
+        what = f"ensemble of {len(best['seed'])} runs (seeds {best['seed']})"
+        if sel["final"] == "gated":
+            what += f", gated with specialists of {len(best['specialists'])} problems"
     return f"{sel['final']} of {n_runs}: {what}\n  {best['text']}"

@@ -127,9 +127,10 @@ REFERENCE_SIZE = 64
 class OnlineObjective:
     """Compute the formula's proxies for each candidate with an online proxy evaluator, then the formula.
 
-    A calibrated scorer (``ecdf`` formula or ensemble) scores each candidate against a reference sample: the proxies
-    of ``reference_size`` seeded random archs of the space, computed once at start-up (``reference_seconds``), so a
-    candidate's score never depends on which other candidates the search has seen."""
+    A calibrated scorer (``ecdf`` formula, ensemble or gated proxy) scores each candidate against a reference sample:
+    the proxies of ``reference_size`` seeded random archs of the space, computed once at start-up
+    (``reference_seconds``), so a candidate's score never depends on which other candidates the search has seen. A
+    gated proxy then computes for each candidate only the proxies of the components its gate weighs above 0."""
 
     def __init__(self, formula: Scorer, evaluator: Any, reference_size: int = REFERENCE_SIZE, seed: int = 0) -> None:
         self.transform = str(getattr(formula, "transform", "none"))
@@ -152,6 +153,8 @@ class OnlineObjective:
             self.reference = evaluator.reference_sample(reference_size, self.proxies, seed)
             self.reference_archs = list(self.reference.archs)
             self.reference_seconds = time.perf_counter() - t
+            if hasattr(formula, "proxies_for"):  # a gated proxy: only the components this space's reference wakes
+                self.proxies = list(formula.proxies_for(self.reference))
 
     def _values(self, arch: str) -> dict[str, float]:
         if hasattr(self.evaluator, "evaluate_detailed"):

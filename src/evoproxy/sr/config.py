@@ -15,7 +15,7 @@ from evoproxy.sr import primitives, transforms
 from evoproxy.sr.fitness import AGGREGATES, METRICS
 
 SELECTIONS = ("tournament", "lexicase")
-FINALS = ("best", "ensemble")
+FINALS = ("best", "ensemble", "gated")
 RUN_RANKINGS = ("train_fitness", "validation")
 VALIDATIONS = ("none", "loso", "lopo")
 
@@ -51,8 +51,10 @@ class SRConfig:
     select: str = _D["select"]  # best | knee: which Pareto formula is the run's result (multi-objective)
     hall_of_fame: int = _D["hall_of_fame"]
     validation: str = _D["validation"]  # none | loso | lopo: each run holds out one fold of its training problems
-    final: str = _D["final"]  # best | ensemble: what `evoproxy select` builds from a training set's runs
-    ensemble_size: int = _D["ensemble_size"]  # final 'ensemble': the top this many runs
+    final: str = _D["final"]  # best | ensemble | gated: what `evoproxy select` builds from a training set's runs
+    ensemble_size: int = _D["ensemble_size"]  # final 'ensemble'/'gated': the top this many runs
+    gate_bandwidth: float = _D["gate_bandwidth"]  # final 'gated': descriptor distance scale of a specialist's weight
+    gate_general_weight: float = _D["gate_general_weight"]  # final 'gated': weight of the general ensemble
     rank_runs_by: str = _D["rank_runs_by"]  # how select orders runs (best run / ensemble members)
 
     @classmethod
@@ -84,6 +86,8 @@ class SRConfig:
                 raise ValueError(f"{where}: {key} {getattr(self, key)!r} not in {list(allowed)}")
         if not self.parsimony >= 0:
             raise ValueError(f"{where}: parsimony must be >= 0, got {self.parsimony!r}")
+        if not (self.gate_bandwidth > 0 and self.gate_general_weight > 0):
+            raise ValueError(f"{where}: gate_bandwidth and gate_general_weight must be > 0")
         if self.ensemble_size < 1:
             raise ValueError(f"{where}: ensemble_size must be >= 1, got {self.ensemble_size!r}")
         if self.rank_runs_by == "validation" and self.validation == "none":

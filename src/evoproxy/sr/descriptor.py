@@ -6,8 +6,7 @@ of the score rule (:func:`evoproxy.metrics.sanitize`: a non-finite value ranks l
 unchanged by any increasing map of a proxy (so by the minibatch size that shifts jacov), and tells problems apart
 by how their proxies agree: on the train splits of the 13 paper problems two tasks of one search space are at RMS
 distance .03-.32 (median .19, 15 pairs) and two problems of different spaces at .18-.61 (median .43, 63 pairs).
-It is the building block of a reference-gated final proxy (weighing specialists of the training problems nearest to
-the one being scored); that proxy is prototyped, not yet a GP method.
+It gates the specialists of a reference-gated final proxy (:mod:`evoproxy.sr.gated`).
 """
 
 from __future__ import annotations

@@ -33,12 +33,14 @@ from evoproxy.problems import ProblemTable, SplitConfig, split
 from evoproxy.progress import Progress
 from evoproxy.sr import primitives
 from evoproxy.sr.config import SRConfig
+from evoproxy.sr.descriptor import descriptor
 from evoproxy.sr.fitness import (
     ProblemData,
     aggregate,
     case_groups,
     outputs,
     prefix_outputs,
+    score_matrix,
     score_outputs,
     stack,
 )
@@ -173,6 +175,9 @@ class Engine:
         # every node of every tree is one of the primitive set's shared objects: label them once by identity
         nodes = [n for group in (*self.pset.primitives.values(), *self.pset.terminals.values()) for n in group]
         self.labels = {id(n): (n.value if isinstance(n, gp.Terminal) else n.name, n.arity) for n in nodes}
+        self.nodes = {id(n): n for n in nodes}
+        self.champions: list[tuple[float, float, tuple[int, ...]] | None] | None = (
+            [None] * len(self.train) if cfg.final == "gated" else None)
         self.cache: dict[tuple[int, ...], tuple[float, np.ndarray]] = {}
         self.nevals = 0
         self.toolbox = self._toolbox()
@@ -213,9 +218,27 @@ class Engine:
             self.nevals += len(new)
             for k, f, cs in zip(new, fit, cases, strict=True):
                 self.cache[k] = (float(f), cs)
+            if self.champions is not None:
+                self._update_champions(new, per_problem)
         penalty = self.cfg.parsimony
         for k, ind in zip(keys, todo, strict=True):
             ind.fitness.values = (self.cache[k][0] - penalty * len(ind), len(ind))
+
+    def _update_champions(self, keys: Sequence[tuple[int, ...]], per_problem: np.ndarray) -> None:
+        """Keep, per training problem, the tree with the best score on it alone (less the parsimony penalty) among
+        every tree the run has scored: the specialists of a gated final proxy, found at no extra evaluation."""
+        assert self.champions is not None
+        update_champions(self.champions, keys, per_problem, [len(k) for k in keys], self.cfg.parsimony)
+
+    def specialists(self) -> list[dict[str, Any]]:
+        """The per-problem champions (see :meth:`_update_champions`): problem, formula, train score, size."""
+        out = []
+        for d, champ in zip(self.train, self.champions or [], strict=False):
+            if champ is not None:
+                tree = gp.PrimitiveTree([self.nodes[i] for i in champ[2]])
+                out.append({"problem": d.pid, "formula": tree_to_ast(tree), "train_score": champ[1],
+                            "size": len(tree)})
+        return out
 
     def raw_fitness(self, ind: gp.PrimitiveTree) -> float:
         """The aggregate metric of a tree without the parsimony penalty."""
@@ -307,7 +330,31 @@ class Engine:
             "hall_of_fame": [{"formula": tree_to_ast(i), "fitness": float(f), "size": int(s)}
                              for i, f, s in zip(items, raw, size, strict=True)],
             "terminals": self.terminals,
+            "specialists": self.specialists() if self.champions is not None else None,
         }
+
+
+def update_champions(champions: list[Any], items: Sequence[Any], per_problem: np.ndarray, sizes: Sequence[int],
+                     parsimony: float) -> None:
+    """Per problem (column of ``per_problem``), keep in ``champions`` the ``(adjusted, score, item)`` of the item with
+    the best score less ``parsimony`` per node, over these ``items`` (rows) and those seen before (first wins ties)."""
+    size = np.asarray(sizes, dtype=np.float64)
+    adjusted = np.where(np.isfinite(per_problem), per_problem - parsimony * size[:, None], -np.inf)
+    for j, i in enumerate(np.argmax(adjusted, axis=0)):
+        best = champions[j]
+        if np.isfinite(adjusted[i, j]) and (best is None or adjusted[i, j] > best[0]):
+            champions[j] = (float(adjusted[i, j]), float(per_problem[i, j]), items[i])
+
+
+def specialists_among(asts: Sequence[Ast], train: Sequence[ProblemData], cfg: SRConfig) -> list[dict[str, Any]]:
+    """The per-problem champions among candidate formulas (for a backend that returns candidates, not every tree it
+    scored): as :meth:`Engine.specialists`."""
+    champions: list[Any] = [None] * len(train)
+    sizes = [Formula.from_ast(a).size for a in asts]
+    update_champions(champions, list(range(len(asts))), score_matrix(list(asts), train, cfg.metric), sizes,
+                     cfg.parsimony)
+    return [{"problem": d.pid, "formula": asts[c[2]], "train_score": c[1], "size": sizes[c[2]]}
+            for d, c in zip(train, champions, strict=True) if c is not None]
 
 
 def lexicase(cases: np.ndarray, k: int) -> list[int]:
@@ -400,8 +447,8 @@ def evolve(
     split_cfg = split_cfg if isinstance(split_cfg, SplitConfig) else SplitConfig.from_dict(split_cfg)
     t0 = time.perf_counter()
     s = split_cfg
-    train = [ProblemData.from_table(split(t, s.n_train, s.seed, s.max_train_fraction)[0], cfg.transform)
-             for t in tables]
+    parts = [split(t, s.n_train, s.seed, s.max_train_fraction)[0] for t in tables]
+    train = [ProblemData.from_table(part, cfg.transform) for part in parts]
     fold = validation_fold(cfg.validation, [d.pid for d in train], seed)
     fit_on = [d for d in train if d.pid not in fold]
     if cfg.backend == "pysr":
@@ -412,6 +459,12 @@ def evolve(
         res = Engine(cfg, fit_on, seed).run()
     if fold:
         res.update(_validate(cfg, res, fit_on, [d for d in train if d.pid in fold]))
+    if cfg.final == "gated" and res.get("specialists") is None:
+        res["specialists"] = specialists_among(res.get("candidates") or [res["ast"]], fit_on, cfg)
+    if res.get("specialists") is not None:
+        fingerprints = {part.id: descriptor({p: part.values(p) for p in part.proxies}) for part in parts}
+        for sp in res["specialists"]:
+            sp["descriptor"] = fingerprints[sp["problem"]]
     formula = Formula.from_ast(res["ast"], transform=cfg.transform)
     per_problem = {t.id: per_problem_scores(formula, t, split_cfg) for t in tables}
     run = {
@@ -437,7 +490,7 @@ def evolve(
         },
         "history": res["history"],
     }
-    for key in ("pareto", "hall_of_fame", "validation"):
+    for key in ("pareto", "hall_of_fame", "validation", "specialists"):
         if res.get(key) is not None:
             run[key] = res[key]
     run["wall_seconds"] = round(time.perf_counter() - t0, 3)

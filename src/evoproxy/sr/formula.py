@@ -19,7 +19,9 @@ FormulaRun JSON (``results/evolve/<protocol>/<trainset>/run_<seed>.json``), writ
 - ``split``: ``{n_train, max_train_fraction, seed}`` (the shared split of :func:`evoproxy.problems.train_mask`);
 - ``trainset``: problem ids; ``config``: the full SR config; ``seed``; ``versions``; ``wall_seconds``;
 - ``history``: per generation ``{gen, best, mean, median, mean_size, best_size, nevals, seconds}``;
-- ``pareto`` (multi-objective runs): list of ``{formula, text, fitness, size}``.
+- ``pareto`` (multi-objective runs): list of ``{formula, text, fitness, size}``;
+- ``specialists`` (runs of ``final: gated``): per training problem the tree that scored best on it alone, less the
+  parsimony penalty, ``{problem, formula, train_score, size, descriptor}`` (:mod:`evoproxy.sr.gated`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import numpy as np
 
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     import sympy as sp
 
     from evoproxy.sr.ensemble import Ensemble
+    from evoproxy.sr.gated import Gated
 
 Ast = list[Any]
 SIMPLIFY_MAX_SIZE = 60
@@ -382,20 +385,30 @@ def formula_from_run(run: Mapping[str, Any], where: str = "run") -> Formula:
     return f
 
 
-def scorer_from_run(run: Mapping[str, Any], where: str = "run") -> Formula | Ensemble:
-    """The formula of a FormulaRun, or the ensemble of a run of kind ``ensemble``."""
-    if run.get("kind", "formula") == "ensemble":
+Scorer: TypeAlias = "Formula | Ensemble | Gated"
+"""What a FormulaRun scores with (every kind has ``evaluate_table``, ``score_values``, ``score_model``, ``spec``)."""
+
+
+def scorer_from_run(run: Mapping[str, Any], where: str = "run") -> Scorer:
+    """The scorer of a FormulaRun by its ``kind``: a formula, an ensemble, or a gated proxy."""
+    kind = run.get("kind", "formula")
+    if kind == "ensemble":
         from evoproxy.sr.ensemble import Ensemble
 
         return Ensemble.from_run(run, where)
-    if run.get("kind", "formula") != "formula":
-        raise ValueError(f"{where}: unknown kind {run.get('kind')!r}; expected 'formula' or 'ensemble'")
+    if kind == "gated":
+        from evoproxy.sr.gated import Gated
+
+        return Gated.from_run(run, where)
+    if kind != "formula":
+        raise ValueError(f"{where}: unknown kind {kind!r}; expected 'formula', 'ensemble' or 'gated'")
     return formula_from_run(run, where)
 
 
-def load_formula(path: str | os.PathLike[str]) -> Formula | Ensemble:
+def load_formula(path: str | os.PathLike[str]) -> Scorer:
     """Load a FormulaRun JSON (or a bare ``{"formula": AST}``) written by ``evoproxy evolve``/``select``: a
-    :class:`Formula`, or an :class:`~evoproxy.sr.ensemble.Ensemble` for a run of kind ``ensemble``."""
+    :class:`Formula`, an :class:`~evoproxy.sr.ensemble.Ensemble` (kind ``ensemble``) or a
+    :class:`~evoproxy.sr.gated.Gated` proxy (kind ``gated``)."""
     run = read_json(path, "formula file")
     if not isinstance(run, dict):
         raise ValueError(f"{path}: expected a JSON object with a 'formula' or 'members' field")

@@ -109,7 +109,7 @@ def evolve_pysr(cfg: SRConfig, train: Sequence[ProblemData], seed: int) -> dict[
         verbosity=0,
     )
     model.fit(X, y, weights=w, variable_names=terminals)
-    best_ast, best_loss = None, np.inf
+    best_ast, best_loss, candidates = None, np.inf, []
     for _, row in model.equations_.iterrows():
         expr = row["sympy_format"]
         if any(isinstance(a, sp.Number) and a not in (sp.S.NegativeOne,) for a in sp.preorder_traversal(expr)):
@@ -118,6 +118,7 @@ def evolve_pysr(cfg: SRConfig, train: Sequence[ProblemData], seed: int) -> dict[
             ast = ast_from_sympy(expr)
         except ValueError:
             continue
+        candidates.append(ast)
         if row["loss"] < best_loss:
             best_ast, best_loss = ast, row["loss"]
     if best_ast is None:
@@ -126,4 +127,4 @@ def evolve_pysr(cfg: SRConfig, train: Sequence[ProblemData], seed: int) -> dict[
     history = [{"gen": cfg.generations, "best": float(fit), "mean": float("nan"), "median": float("nan"),
                 "mean_size": float("nan"), "best_size": 0, "nevals": 0, "seconds": 0.0}]
     return {"ast": best_ast, "train_fitness": float(fit), "history": history, "pareto": None,
-            "terminals": terminals}
+            "terminals": terminals, "candidates": candidates}

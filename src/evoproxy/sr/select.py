@@ -2,9 +2,12 @@
 
 - ``final: best``: the run with the best ``rank_runs_by`` score (ties: lowest seed), as the paper does;
 - ``final: ensemble``: the calibrated mean (:class:`~evoproxy.sr.ensemble.Ensemble`) of the top ``ensemble_size``
-  runs, which cuts the seed-to-seed variance of single formulas on problems they never saw.
+  runs, which cuts the seed-to-seed variance of single formulas on problems they never saw;
+- ``final: gated``: that ensemble, gated with one specialist per training problem (the calibrated mean of the same
+  runs' champions on that problem) weighted by descriptor similarity (:class:`~evoproxy.sr.gated.Gated`); only the
+  specialists that beat the ensemble on the training problems near them are kept, so it needs the training tables.
 
-The result is a FormulaRun (of kind ``formula`` or ``ensemble``) with ``selected_from`` (every candidate's path, seed
+The result is a FormulaRun (of kind ``formula``, ``ensemble`` or ``gated``) with ``selected_from`` (every candidate's path, seed
 and score) and, when the training tables are given, its own per-problem train/test τ and ρ on them.
 """
 
@@ -17,11 +20,12 @@ from typing import Any
 import numpy as np
 
 from evoproxy.fileio import read_json
-from evoproxy.problems import ProblemTable, SplitConfig
+from evoproxy.problems import ProblemTable, SplitConfig, split_part
 from evoproxy.sr.config import SRConfig
 from evoproxy.sr.engine import per_problem_scores
 from evoproxy.sr.ensemble import Ensemble
 from evoproxy.sr.formula import ast_to_sympy, formula_from_run
+from evoproxy.sr.gated import Gated, Specialist, transfer_evidence
 
 RunFile = tuple[str, dict[str, Any]]
 
@@ -101,8 +105,45 @@ def _merged(members: Sequence[tuple[Any, dict[str, Any]]]) -> Ensemble:
     return Ensemble.of(formulas, weights, info)
 
 
-def final_proxy(runs: Sequence[RunFile], tables: Sequence[ProblemTable] | None = None) -> dict[str, Any]:
-    """The final proxy of ``runs`` (one training set, one method) as a FormulaRun dict."""
+def specialists(runs: Sequence[RunFile]) -> list[Specialist]:
+    """One specialist per training problem: the runs' champions on it, merged like ensemble members, with the
+    problem's descriptor (the same in every run: the shared train split)."""
+    by_problem: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
+    fingerprint: dict[str, dict[str, float]] = {}
+    for path, r in runs:
+        if not isinstance(r.get("specialists"), list):
+            raise ValueError(f"{path}: no 'specialists' (final 'gated' needs runs evolved with final: gated)")
+        for k, sp in enumerate(r["specialists"]):
+            f = formula_from_run({**sp, "transform": r.get("transform", "none")}, f"{path} specialist {k}")
+            by_problem.setdefault(sp["problem"], []).append(
+                (f, {"seed": r.get("seed"), "source": path, "train_fitness": sp["train_score"]}))
+            fingerprint.setdefault(sp["problem"], sp.get("descriptor") or {})
+    return [Specialist(pid, _merged(members), fingerprint[pid]) for pid, members in by_problem.items()]
+
+
+def _gated(general: Ensemble, candidates: list[Specialist], cfg: SRConfig, split: SplitConfig,
+           tables: Sequence[ProblemTable] | None) -> tuple[Gated, list[dict[str, Any]]]:
+    """The gated proxy of ``general`` and the specialists with positive transfer evidence on the training problems
+    near them (:func:`~evoproxy.sr.gated.transfer_evidence`); the others are returned with their evidence."""
+    if not tables:
+        raise ValueError("select: final 'gated' needs the training tables (select --data DIR) to check on them which "
+                         "specialists carry over to the problems near them")
+    by_id = {t.id: t for t in tables}
+    missing = [s.problem for s in candidates if s.problem not in by_id]
+    if missing:
+        raise ValueError(f"select: final 'gated': the tables given lack the training problems {missing}")
+    parts = {s.problem: split_part(by_id[s.problem], "train", split) for s in candidates}
+    evidence = transfer_evidence(general, candidates, parts, cfg.gate_bandwidth, cfg.metric)
+    kept = [Specialist(s.problem, s.ensemble, s.descriptor, evidence[s.problem]) for s in candidates
+            if evidence[s.problem]["evidence"] > 0]
+    dropped = [{"problem": s.problem, **evidence[s.problem]} for s in candidates if evidence[s.problem]["evidence"] <= 0]
+    return Gated.of(general, kept, cfg.gate_bandwidth, cfg.gate_general_weight), dropped
+
+
+def final_proxy(runs: Sequence[RunFile], tables: Sequence[ProblemTable] | None = None, *,
+                record_scores: bool = True) -> dict[str, Any]:
+    """The final proxy of ``runs`` (one training set, one method) as a FormulaRun dict; with ``tables`` (the training
+    problems; final 'gated' needs them) and ``record_scores``, also its train/test scores on each of them."""
     cfg = method_of(runs)
     trainset = _common(runs, "trainset")
     split = SplitConfig.from_dict(_common(runs, "split"), "run 'split'")
@@ -118,12 +159,17 @@ def final_proxy(runs: Sequence[RunFile], tables: Sequence[ProblemTable] | None =
         top = order[: cfg.ensemble_size]
         scorer = _merged([(formula_from_run(r, p), {"seed": r.get("seed"), "source": p,
                                                      "train_fitness": r["fitness"]["train_fitness"]}) for p, r in top])
+        dropped: list[dict[str, Any]] = []
+        if cfg.final == "gated":
+            scorer, dropped = _gated(scorer, specialists(top), cfg, split, tables)
         out = {**scorer.to_dict(), "trainset": trainset, "split": split.to_dict(), "config": cfg.to_dict(),
                "seed": [r.get("seed") for _, r in top], "versions": runs[0][1].get("versions", {})}
     out["selected_from"] = candidates
     out["selection"] = {"final": cfg.final, "rank_runs_by": cfg.rank_runs_by,
-                        "ensemble_size": cfg.ensemble_size if cfg.final == "ensemble" else 1, "runs": len(runs)}
-    if tables:
+                        "ensemble_size": cfg.ensemble_size if cfg.final != "best" else 1, "runs": len(runs)}
+    if cfg.final == "gated":
+        out["selection"]["dropped_specialists"] = dropped
+    if tables and record_scores:
         per_problem = {t.id: per_problem_scores(scorer, t, split) for t in tables}
         train = [v["train"]["kendall"] for v in per_problem.values()]
         out["fitness"] = {**(out.get("fitness") or {}), "per_problem": per_problem,

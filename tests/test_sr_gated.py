@@ -1,0 +1,207 @@
+"""The reference-gated final proxy (final: gated): specialists found inside the GP runs, the descriptor gate, one
+architecture scored like its row, JSON round trip, and the errors of bad runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_sr_engine import make_table
+
+from evoproxy.cli import main
+from evoproxy.methods import PAPER_FUNCTIONS
+from evoproxy.metrics import kendall, spearman
+from evoproxy.nas.objective import LookupObjective, OnlineObjective
+from evoproxy.problems import ProblemTable, save_table, split, table_filename
+from evoproxy.sr import transforms
+from evoproxy.sr.config import SRConfig
+from evoproxy.sr.descriptor import descriptor
+from evoproxy.sr.engine import evolve, specialists_among
+from evoproxy.sr.fitness import ProblemData
+from evoproxy.sr.formula import ColumnTable, Formula, load_formula, scorer_from_run
+from evoproxy.sr.gated import Gated
+from evoproxy.sr.select import final_proxy
+
+TINY = {"population": 30, "generations": 4, "init_max_depth": 3, "transform": "ecdf"}
+
+
+def _structured(space: str, task: str, kind: str, seed: int, n: int = 300) -> ProblemTable:
+    """Two kinds of problem in conflict: nwot and flops disagree in both, and accuracy follows nwot on kind ``a`` and
+    flops on kind ``b``; jacov tracks nwot only on ``b`` (``far``: no structure at all). The kinds are told apart by how
+    their proxies correlate, without labels."""
+    rng = np.random.default_rng(seed)
+    nwot = rng.normal(0, 1, n)
+    flops = -nwot + rng.normal(0, 0.5, n) if kind != "far" else rng.normal(0, 1, n)
+    jacov = nwot + rng.normal(0, 1, n) if kind == "b" else rng.normal(0, 1, n)
+    df = pd.DataFrame({"arch": [f"{space}-{task}-{i}" for i in range(n)], "nwot": nwot, "flops": flops,
+                       "snip": rng.normal(0, 1, n), "jacov": jacov})
+    df["val_accuracy"] = (nwot if kind == "a" else flops) + rng.normal(0, 0.3, n)
+    return ProblemTable(space, task, df)
+
+
+def _kinds() -> list[ProblemTable]:
+    """Two problems of each conflicting kind, and one with no structure (no neighbour to show it carries over)."""
+    return [_structured("sa", "a1", "a", 0), _structured("sa", "a2", "a", 1), _structured("sb", "b1", "b", 2),
+            _structured("sb", "b2", "b", 3), _structured("sf", "f", "far", 4)]
+
+
+def _gated_runs(tables: list[ProblemTable], seeds: range, **sr) -> list[tuple[str, dict]]:
+    cfg = {**TINY, "final": "gated", "ensemble_size": len(seeds), **sr}
+    return [(f"run_{s}.json", evolve(tables, cfg, seed=s, split_cfg={"n_train": 100})) for s in seeds]
+
+
+def test_specialists_are_found_inside_the_same_run_and_leave_its_formula_unchanged() -> None:
+    tables = [make_table("nb201", "cifar10", 200, 0), make_table("nb101", "cifar10", 150, 1)]
+    gated = evolve(tables, {**TINY, "final": "gated"}, seed=3, split_cfg={"n_train": 80})
+    plain = evolve(tables, {**TINY, "final": "ensemble"}, seed=3, split_cfg={"n_train": 80})
+    assert gated["formula"] == plain["formula"] and "specialists" not in plain
+    assert [s["problem"] for s in gated["specialists"]] == ["nb201/cifar10", "nb101/cifar10"]
+    penalty, metric = gated["config"]["parsimony"], gated["config"]["metric"]
+    general = Formula.from_ast(gated["formula"], transform="ecdf")
+    for sp in gated["specialists"]:
+        f = Formula.from_ast(sp["formula"], transform="ecdf")
+        train = split([t for t in tables if t.id == sp["problem"]][0], 80, 0, 0.5)[0]
+        assert metric == "spearman" and sp["train_score"] == pytest.approx(spearman(f.evaluate_table(train),
+                                                                                    train.target), abs=1e-9)
+        # the champion beats (or ties) every tree the run scored there, the run's own formula included
+        general_there = gated["fitness"]["per_problem"][sp["problem"]]["train"]["spearman"]
+        assert sp["train_score"] - penalty * sp["size"] >= general_there - penalty * general.size - 1e-9
+        assert sp["size"] == f.size
+        assert sp["descriptor"] == pytest.approx(descriptor({p: train.values(p) for p in train.proxies}))
+        assert len(sp["descriptor"]) == 6  # every pair of the four proxies
+
+
+def test_the_gate_picks_the_specialists_of_the_problems_the_target_resembles() -> None:
+    tables = _kinds()
+    # the paper's functions: no min/max, with which a general formula could serve both kinds at once
+    run = final_proxy(_gated_runs(tables, range(3), functions=list(PAPER_FUNCTIONS)), tables)
+    proxy = scorer_from_run(run)
+    assert isinstance(proxy, Gated)
+    # a specialist is kept when it beats the general ensemble on its near neighbours; the lone problem has none
+    assert {s.problem for s in proxy.specialists} == {"sa/a1", "sa/a2", "sb/b1", "sb/b2"}
+    assert run["selection"]["dropped_specialists"] == [{"problem": "sf/f", "evidence": 0.0, "neighbours": {}}]
+    assert all(s.transfer["evidence"] > 0 and s.transfer["neighbours"] for s in proxy.specialists)
+    target = _structured("sc", "new", "b", 7)  # never seen; its proxies correlate like sb's
+    weights = proxy.gate(target)
+    assert min(weights["sb/b1"], weights["sb/b2"]) > 0.5 and max(weights["sa/a1"], weights["sa/a2"]) == 0.0
+    gated_tau = kendall(proxy.evaluate_table(target), target.target)
+    general_tau = kendall(proxy.general.evaluate_table(target), target.target)
+    assert gated_tau > general_tau + 0.1 and gated_tau > 0.5
+    # a target far from every training problem is scored by the general ensemble alone (the same ranking), and so
+    # is one whose reference is too small for a descriptor
+    for far in (_structured("sd", "far", "far", 9), _structured("sc", "few", "b", 8, n=5)):
+        assert max(proxy.gate(far).values()) == 0.0
+        np.testing.assert_array_equal(proxy.evaluate_table(far), transforms.ecdf(proxy.general.evaluate_table(far),
+                                                                                 proxy.general.evaluate_table(far)))
+
+
+def _data_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "data"
+    for t in _kinds():
+        save_table(t, d / table_filename(t.space, t.task))
+    return d
+
+
+def test_gated_round_trips_and_scores_one_architecture_like_its_row(tmp_path: Path) -> None:
+    d = _data_dir(tmp_path)
+    runs = []
+    for seed in range(3):
+        out = tmp_path / f"run_{seed}.json"
+        sr = {**TINY, "final": "gated", "ensemble_size": 2}
+        assert main(["evolve", "--data", str(d), "--problems", "all", "--seed", str(seed),
+                     "--n-train", "100", "--sr-json", json.dumps(sr), "--out", str(out)]) == 0
+        runs.append(str(out))
+    best = tmp_path / "best.json"
+    assert main(["select", "--runs", *runs, "--data", str(d), "--out", str(best)]) == 0
+    saved = json.loads(best.read_text())
+    assert saved["kind"] == "gated" and saved["gate"] == {"bandwidth": 0.15, "general_weight": 0.25}
+    assert [s["problem"] for s in saved["specialists"]] == ["sa/a1", "sa/a2", "sb/b1", "sb/b2"]
+    assert len(saved["seed"]) == 2 and len(saved["fitness"]["per_problem"]) == 5
+    proxy = load_formula(best)
+    assert isinstance(proxy, Gated)
+    table = _structured("sb", "b1", "b", 2)
+    test = split(table, 100, 0, 0.5)[1]
+    x = proxy.evaluate_table(test)
+    for again in (Gated.from_run(json.loads(json.dumps(proxy.to_dict()))), scorer_from_run(proxy.spec())):
+        np.testing.assert_array_equal(x, again.evaluate_table(test))
+    assert main(["score", "--formula", str(best), "--data", str(d), "--out", str(tmp_path / "s.parquet")]) == 0
+    s = pd.read_parquet(tmp_path / "s.parquet").set_index("problem").loc["sb/b1"]
+    assert s["kendall"] == pytest.approx(kendall(x, test.target), abs=1e-12)
+    lookup = LookupObjective(proxy, table)
+    np.testing.assert_allclose([lookup(a) for a in table.df["arch"]], proxy.evaluate_table(table))
+    reference = split(table, 100, 0, 0.5)[0]
+    assert proxy.gate(reference)["sb/b1"] > 0.5  # the specialists take part
+    full = proxy.evaluate_table(test, reference=reference)
+    for i in (0, 17, test.n - 1):
+        values = {p: float(test.df.at[i, p]) for p in proxy.proxies}
+        assert proxy.score_values(values, reference) == full[i]
+    with pytest.raises(ValueError, match="needs a reference sample"):
+        proxy.score_values(values)
+
+
+def test_bad_gated_runs_and_configs_are_refused() -> None:
+    tables = [make_table("nb201", "cifar10", 120, 0)]
+    plain = evolve(tables, {**TINY, "final": "gated"}, seed=0, split_cfg={"n_train": 60})
+    plain["config"]["final"] = "gated"
+    del plain["specialists"]
+    with pytest.raises(ValueError, match="no 'specialists'"):
+        final_proxy([("run_0.json", plain)], tables)
+    with pytest.raises(ValueError, match="gate_bandwidth"):
+        SRConfig.from_dict({"final": "gated", "gate_bandwidth": 0})
+    with pytest.raises(ValueError, match="'general' ensemble"):
+        scorer_from_run({"kind": "gated", "specialists": []}, "g.json")
+    kinds = _kinds()
+    runs = _gated_runs(kinds, range(1))
+    with pytest.raises(ValueError, match=r"needs the training tables \(select --data DIR\)"):
+        final_proxy(runs)
+    with pytest.raises(ValueError, match=r"lack the training problems \['sf/f'\]"):
+        final_proxy(runs, kinds[:4])
+    good = final_proxy(runs, kinds)
+    bad = {**good, "specialists": [{**good["specialists"][0], "descriptor": {"nwot|flops": "high"}}]}
+    with pytest.raises(ValueError, match=r"g.json: specialist 0 \(sa/a1\) 'descriptor'"):
+        scorer_from_run(bad, "g.json")
+    with pytest.raises(ValueError, match="'gate' bandwidth"):
+        scorer_from_run({**good, "gate": {}}, "g.json")
+
+
+class TableEvaluator:
+    """Proxy values looked up in a table, like an online evaluator; records which proxies each call asked for."""
+
+    def __init__(self, table: ProblemTable) -> None:
+        self.df, self.asked = table.df.set_index("arch"), []
+
+    def evaluate(self, arch: str, names: list[str]) -> dict[str, float]:
+        self.asked.append(list(names))
+        return {p: float(self.df.at[arch, p]) for p in names}
+
+    def reference_sample(self, n: int, names: list[str], seed: int = 0) -> ColumnTable:
+        archs = list(self.df.index[:n])
+        return ColumnTable({p: self.df.loc[archs, p].to_numpy(dtype=float) for p in names}, archs)
+
+
+def test_online_nas_computes_only_the_proxies_of_the_components_the_gate_wakes() -> None:
+    tables = _kinds()
+    proxy = scorer_from_run(final_proxy(_gated_runs(tables, range(3)), tables))
+    space = _structured("sc", "new", "b", 7)
+    ev = TableEvaluator(space)
+    online = OnlineObjective(proxy, ev, reference_size=64)
+    assert online.proxies == proxy.proxies_for(online.reference)
+    woken = {s.problem for s in proxy.specialists if proxy.gate(online.reference)[s.problem] > 0}
+    assert woken == {"sb/b1", "sb/b2"}
+    assert set(online.proxies) == {p for s in proxy.specialists if s.problem in woken for p in s.ensemble.proxies} | set(
+        proxy.general.proxies)
+    arch = str(space.df.at[100, "arch"])
+    row = proxy.evaluate_table(space.subset(space.df["arch"] == arch), reference=online.reference)
+    assert online(arch) == row[0] and ev.asked[-1] == online.proxies
+
+
+def test_specialists_among_candidates_for_backends_that_return_candidates() -> None:
+    """(PySR returns its candidate equations, not every tree it scored: the champions are chosen among them.)"""
+    data = [ProblemData.from_table(t, "ecdf") for t in (_structured("sa", "a1", "a", 0), _structured("sb", "b1", "b", 2))]
+    asts = [["proxy", "nwot"], ["proxy", "flops"], ["add", ["proxy", "flops"], ["proxy", "snip"]]]
+    got = specialists_among(asts, data, SRConfig())
+    assert [(s["problem"], s["formula"], s["size"]) for s in got] == [("sa/a1", asts[0], 1), ("sb/b1", asts[1], 1)]
+    assert got[0]["train_score"] == pytest.approx(spearman(data[0].columns["nwot"], data[0].y))
