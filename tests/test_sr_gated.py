@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_sr_engine import make_table
+from test_sr_methods import assert_one_arch_scores_like_its_row, evolve_and_select
 
 from evoproxy.cli import main
 from evoproxy.methods import PAPER_FUNCTIONS
 from evoproxy.metrics import kendall, spearman
 from evoproxy.nas.objective import LookupObjective, OnlineObjective
-from evoproxy.problems import ProblemTable, save_table, split, table_filename
+from evoproxy.problems import ProblemTable, split
 from evoproxy.sr import transforms
 from evoproxy.sr.config import SRConfig
 from evoproxy.sr.descriptor import descriptor
@@ -98,24 +99,9 @@ def test_the_gate_picks_the_specialists_of_the_problems_the_target_resembles() -
                                                                                  proxy.general.evaluate_table(far)))
 
 
-def _data_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "data"
-    for t in _kinds():
-        save_table(t, d / table_filename(t.space, t.task))
-    return d
-
-
 def test_gated_round_trips_and_scores_one_architecture_like_its_row(tmp_path: Path) -> None:
-    d = _data_dir(tmp_path)
-    runs = []
-    for seed in range(3):
-        out = tmp_path / f"run_{seed}.json"
-        sr = {**TINY, "final": "gated", "ensemble_size": 2}
-        assert main(["evolve", "--data", str(d), "--problems", "all", "--seed", str(seed),
-                     "--n-train", "100", "--sr-json", json.dumps(sr), "--out", str(out)]) == 0
-        runs.append(str(out))
-    best = tmp_path / "best.json"
-    assert main(["select", "--runs", *runs, "--data", str(d), "--out", str(best)]) == 0
+    sr = {**TINY, "final": "gated", "ensemble_size": 2}
+    d, _, best = evolve_and_select(tmp_path, _kinds(), range(3), sr, 100)
     saved = json.loads(best.read_text())
     assert saved["kind"] == "gated" and saved["gate"] == {"bandwidth": 0.15, "general_weight": 0.25}
     assert [s["problem"] for s in saved["specialists"]] == ["sa/a1", "sa/a2", "sb/b1", "sb/b2"]
@@ -134,12 +120,7 @@ def test_gated_round_trips_and_scores_one_architecture_like_its_row(tmp_path: Pa
     np.testing.assert_allclose([lookup(a) for a in table.df["arch"]], proxy.evaluate_table(table))
     reference = split(table, 100, 0, 0.5)[0]
     assert proxy.gate(reference)["sb/b1"] > 0.5  # the specialists take part
-    full = proxy.evaluate_table(test, reference=reference)
-    for i in (0, 17, test.n - 1):
-        values = {p: float(test.df.at[i, p]) for p in proxy.proxies}
-        assert proxy.score_values(values, reference) == full[i]
-    with pytest.raises(ValueError, match="needs a reference sample"):
-        proxy.score_values(values)
+    assert_one_arch_scores_like_its_row(proxy, test, reference)
 
 
 def test_bad_gated_runs_and_configs_are_refused() -> None:

@@ -102,24 +102,34 @@ def test_ecdf_keeps_the_order_a_small_reference_cannot_resolve() -> None:
     np.testing.assert_allclose(ecdf(-x, -reference), 1 - f, rtol=0, atol=1e-12)  # a flipped proxy flips F
 
 
-def _data_dir(tmp_path: Path) -> Path:
+def write_data(tmp_path: Path, tables: list[ProblemTable]) -> Path:
+    """A data folder of problem tables, as ``evoproxy ingest`` writes them."""
     d = tmp_path / "data"
-    for space, task, n, seed in (("nb201", "cifar10", 200, 0), ("nb101", "cifar10", 120, 1)):
-        save_table(make_table(space, task, n, seed), d / table_filename(space, task))
+    for t in tables:
+        save_table(t, d / table_filename(t.space, t.task))
     return d
 
 
-def test_ensemble_round_trips_and_scores_identically_everywhere(tmp_path: Path) -> None:
-    d = _data_dir(tmp_path)
+def evolve_and_select(tmp_path: Path, tables: list[ProblemTable], seeds: range, sr: dict, n_train: int
+                      ) -> tuple[Path, list[str], Path]:
+    """Write ``tables`` to a data folder, run ``evoproxy evolve`` per seed and ``evoproxy select`` on the runs, as a
+    user would: (data folder, run files, final proxy file)."""
+    d = write_data(tmp_path, tables)
     runs = []
-    for seed in range(4):
+    for seed in seeds:
         out = tmp_path / f"run_{seed}.json"
-        sr = {**TINY, "transform": "ecdf", "final": "ensemble", "ensemble_size": 3}
-        assert main(["evolve", "--data", str(d), "--problems", "nb201/cifar10,nb101/cifar10", "--seed", str(seed),
-                     "--n-train", "60", "--sr-json", json.dumps(sr), "--out", str(out)]) == 0
+        assert main(["evolve", "--data", str(d), "--problems", "all", "--seed", str(seed), "--n-train", str(n_train),
+                     "--sr-json", json.dumps(sr), "--out", str(out)]) == 0
         runs.append(str(out))
     best = tmp_path / "best.json"
     assert main(["select", "--runs", *runs, "--data", str(d), "--out", str(best)]) == 0
+    return d, runs, best
+
+
+def test_ensemble_round_trips_and_scores_identically_everywhere(tmp_path: Path) -> None:
+    tables = [make_table("nb201", "cifar10", 200, 0), make_table("nb101", "cifar10", 120, 1)]
+    sr = {**TINY, "transform": "ecdf", "final": "ensemble", "ensemble_size": 3}
+    d, runs, best = evolve_and_select(tmp_path, tables, range(4), sr, 60)
     saved = json.loads(best.read_text())
     assert saved["kind"] == "ensemble" and sum(m["weight"] for m in saved["members"]) == 3
     fits = sorted((json.loads(Path(r).read_text())["fitness"]["train_fitness"], -i) for i, r in enumerate(runs))
@@ -145,14 +155,18 @@ def test_ensemble_round_trips_and_scores_identically_everywhere(tmp_path: Path) 
     assert s["kendall"] == pytest.approx(kendall(x, test.target), abs=1e-12) == pytest.approx(e["kendall"])
     lookup = LookupObjective(ens, table)
     np.testing.assert_allclose([lookup(a) for a in table.df["arch"]], ens.evaluate_table(table))
-    # one architecture against a reference sample: exactly its row's value in a table with that reference
-    reference = split(table, 60, 0, 0.5)[0]
-    full = ens.evaluate_table(test, reference=reference)
+    assert_one_arch_scores_like_its_row(ens, test, split(table, 60, 0, 0.5)[0])
+
+
+def assert_one_arch_scores_like_its_row(scorer, test: ProblemTable, reference: ProblemTable) -> None:
+    """One architecture against a reference sample scores exactly its row's value in a table with that reference,
+    and without a reference it is refused."""
+    full = scorer.evaluate_table(test, reference=reference)
     for i in (0, 17, test.n - 1):
-        values = {p: float(test.df.at[i, p]) for p in ens.proxies}
-        assert ens.score_values(values, reference) == full[i]
+        values = {p: float(test.df.at[i, p]) for p in scorer.proxies}
+        assert scorer.score_values(values, reference) == full[i]
     with pytest.raises(ValueError, match="needs a reference sample"):
-        ens.score_values(values)
+        scorer.score_values(values)
 
 
 def test_select_merges_members_with_the_same_maths_into_the_one_with_fewest_proxies() -> None:
@@ -213,7 +227,7 @@ def test_missing_proxies_calibrated_members_degrade_raw_members_drop_out() -> No
 
 
 def test_select_best_is_the_paper_rule_and_refuses_mixed_runs(tmp_path: Path, capsys) -> None:
-    d = _data_dir(tmp_path)
+    d = write_data(tmp_path, [make_table("nb201", "cifar10", 200, 0), make_table("nb101", "cifar10", 120, 1)])
     paths = []
     paper = {**TINY, "preset": "paper"}
     for seed, sr in ((0, paper), (1, paper), (2, {**paper, "aggregate": "min"})):

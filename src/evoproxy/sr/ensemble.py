@@ -37,11 +37,29 @@ CALIBRATION = {
 }
 
 
-def _required(reference: Columns | None) -> Columns:
-    if reference is None:
-        raise ValueError("an ensemble needs a reference sample (proxy values of random architectures of the same "
-                         "space and task) to score one architecture")
-    return reference
+class CalibratedScorer:
+    """Scoring one architecture for a scorer calibrated on a population (an ensemble, a gated proxy): through
+    ``evaluate_table`` on a one-row table against a reference sample, which it therefore requires."""
+
+    proxies: list[str]
+
+    def evaluate_table(self, table: Columns, reference: Columns | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def score_values(self, values: Mapping[str, float], reference: Columns | None = None) -> float:
+        """Score one architecture from its proxy values against a ``reference`` sample (required); exactly its row's
+        value inside a table scored against the same reference."""
+        if reference is None:
+            raise ValueError(f"{type(self).__name__.lower()}: needs a reference sample (proxy values of random "
+                             "architectures of the same space and task) to score one architecture")
+        return float(self.evaluate_table(single_row(values, self.proxies), reference)[0])
+
+    def score_model(self, model: Any, inputs: Any, targets: Any, device: str = "cpu", loss_fn: Any = None,
+                    reference: Columns | None = None) -> float:
+        """Score one network: the proxies this scorer reads (computed with torch), then :meth:`score_values`."""
+        if reference is None:
+            self.score_values({}, None)  # the same error, before any proxy is computed
+        return self.score_values(compute_proxies(model, inputs, targets, self.proxies, device, loss_fn), reference)
 
 
 def _usable(f: Formula, ref: Columns) -> bool:
@@ -50,7 +68,7 @@ def _usable(f: Formula, ref: Columns) -> bool:
 
 
 @dataclass
-class Ensemble:
+class Ensemble(CalibratedScorer):
     """Weighted calibrated mean of member formulas (see the module docstring)."""
 
     members: list[Formula]
@@ -97,17 +115,6 @@ class Ensemble:
             cal = transforms.ecdf(out, m.evaluate_table(ref, reference=ref))
             total += self.weights[i] * np.where(np.isfinite(cal), cal, 0.0)
         return total / sum(self.weights[i] for i in use)
-
-    def score_values(self, values: Mapping[str, float], reference: Columns | None = None) -> float:
-        """Score one architecture from its proxy values against a ``reference`` sample (required); exactly its row's
-        value inside a table scored against the same reference."""
-        return float(self.evaluate_table(single_row(values, self.proxies), _required(reference))[0])
-
-    def score_model(self, model: Any, inputs: Any, targets: Any, device: str = "cpu", loss_fn: Any = None,
-                    reference: Columns | None = None) -> float:
-        """Score one network: its proxies (the ensemble's union), then :meth:`score_values`."""
-        reference = _required(reference)
-        return self.score_values(compute_proxies(model, inputs, targets, self.proxies, device, loss_fn), reference)
 
     def spec(self) -> dict[str, Any]:
         """The least JSON that rebuilds this ensemble (:func:`~evoproxy.sr.formula.scorer_from_run` reads it)."""

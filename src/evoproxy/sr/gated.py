@@ -33,17 +33,10 @@ import numpy as np
 from evoproxy import PROXIES
 from evoproxy.sr import transforms
 from evoproxy.sr.descriptor import Descriptor, descriptor, distance
-from evoproxy.sr.ensemble import CALIBRATION, Ensemble
-from evoproxy.sr.formula import Columns, as_columns, compute_proxies, single_row
+from evoproxy.sr.ensemble import CALIBRATION, CalibratedScorer, Ensemble
+from evoproxy.sr.formula import Columns, as_columns
 
 KIND = "gated"
-
-
-def _required(reference: Columns | None) -> Columns:
-    if reference is None:
-        raise ValueError("a gated proxy needs a reference sample (proxy values of random architectures of the same "
-                         "space and task) to score one architecture")
-    return reference
 
 
 def reference_descriptor(reference: Columns) -> Descriptor:
@@ -96,7 +89,7 @@ def transfer_evidence(general: Ensemble, specialists: Sequence[Specialist], trai
 
 
 @dataclass
-class Gated:
+class Gated(CalibratedScorer):
     """General ensemble + descriptor-gated specialists (see the module docstring)."""
 
     general: Ensemble
@@ -154,17 +147,6 @@ class Gated:
             total += w * np.where(np.isfinite(cal), cal, 0.0)
             weight += w
         return total / weight if weight > 0 else np.full(table.n, np.nan)
-
-    def score_values(self, values: Mapping[str, float], reference: Columns | None = None) -> float:
-        """Score one architecture from its proxy values against a ``reference`` sample (required); exactly its row's
-        value inside a table scored against the same reference."""
-        return float(self.evaluate_table(single_row(values, self.proxies), _required(reference))[0])
-
-    def score_model(self, model: Any, inputs: Any, targets: Any, device: str = "cpu", loss_fn: Any = None,
-                    reference: Columns | None = None) -> float:
-        """Score one network: its proxies (the union of every component's), then :meth:`score_values`."""
-        reference = _required(reference)
-        return self.score_values(compute_proxies(model, inputs, targets, self.proxies, device, loss_fn), reference)
 
     def spec(self) -> dict[str, Any]:
         """The least JSON that rebuilds this proxy (:func:`~evoproxy.sr.formula.scorer_from_run` reads it)."""
