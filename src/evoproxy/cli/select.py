@@ -1,4 +1,4 @@
-"""``evoproxy select``: the final proxy of a training set from its runs (best run or ensemble) -> best.json."""
+"""``evoproxy select``: the final proxy of a training set from its runs (best run, ensemble or gated) -> best.json."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from evoproxy.fileio import check_output_file, write_json_atomic
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("select", help="build the final proxy of a training set from its runs (the runs' 'final' "
-                                      "setting: best run, or an ensemble of the top runs)")
+                                      "setting: best run, an ensemble of the top runs, or that ensemble gated "
+                                      "with per-problem specialists)")
     p.add_argument("--runs", nargs="+", required=True, help="FormulaRun JSON files of one training set and method")
     p.add_argument("--data", help="folder of the training tables: the final proxy's own train/test scores on them "
-                                  "are stored (optional)")
+                                  "are stored; final 'gated' (the default) needs them to check which specialists "
+                                  "carry over")
     p.add_argument("--out", required=True, help="output JSON (the final proxy, plus 'selected_from')")
     p.set_defaults(func=run)
 
