@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,7 +34,11 @@ from evoproxy import PROXIES
 from evoproxy.sr import transforms
 from evoproxy.sr.descriptor import Descriptor, descriptor, distance
 from evoproxy.sr.ensemble import CALIBRATION, CalibratedScorer, Ensemble
+from evoproxy.sr.fitness import METRICS
 from evoproxy.sr.formula import Columns, as_columns
+
+if TYPE_CHECKING:
+    from evoproxy.problems import ProblemTable
 
 KIND = "gated"
 
@@ -66,14 +70,14 @@ class Specialist:
     transfer: dict[str, Any] = field(default_factory=dict)
 
 
-def transfer_evidence(general: Ensemble, specialists: Sequence[Specialist], train_parts: Mapping[str, Any],
+def transfer_evidence(general: Ensemble, specialists: Sequence[Specialist], train_parts: Mapping[str, ProblemTable],
                       bandwidth: float, metric: str) -> dict[str, dict[str, Any]]:
     """Whether each specialist carries over to the training problems near it: the kernel-weighted sum, over the other
     training problems ``p`` (their train splits, ``train_parts``), of the specialist's ``metric`` on ``p`` less the
     general ensemble's. A specialist with no near neighbour has no evidence (0)."""
-    from evoproxy.metrics import kendall, spearman
+    def corr(scores: np.ndarray, y: np.ndarray) -> float:
+        return float(METRICS[metric](scores[None, :], y)[0])  # the fitness's own rank correlation
 
-    corr = {"kendall": kendall, "spearman": spearman}[metric]
     general_on = {pid: corr(general.evaluate_table(part), part.target) for pid, part in train_parts.items()}
     out = {}
     for s in specialists:
@@ -97,7 +101,6 @@ class Gated(CalibratedScorer):
     bandwidth: float
     general_weight: float
     run: dict[str, Any] | None = None
-    info: dict[str, Any] = field(default_factory=dict)
     transform = "ecdf"
     """It calibrates against a population, so one architecture needs a reference sample (like an ecdf formula)."""
 
