@@ -183,6 +183,8 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--out", default=str(REPO / "benchmarks/results/methods.md"))
     p.add_argument("--section", default="methods", help="the BENCHMARKS.md section the table replaces")
+    p.add_argument("--per-problem", default=str(REPO / "benchmarks/results/methods_per_problem.csv"),
+                   help="CSV of every (protocol, method, held-out problem): each seed's and the final proxy's tau")
     p.add_argument("--title", default="GP methods on the generalisation protocols")
     args = p.parse_args()
     methods = args.methods.split(",")
@@ -198,7 +200,10 @@ def main() -> int:
         for i, _ in enumerate(ex.map(_run, jobs, chunksize=4)):
             if i % 50 == 0:
                 print(f"{i}/{len(jobs)} runs, {time.perf_counter() - t0:.0f} s", flush=True)
-    table = summary(evaluate(args.data, methods, args.seeds, args.runs_dir))
+    df = evaluate(args.data, methods, args.seeds, args.runs_dir)
+    per_problem = df.assign(seeds=[json.dumps([round(float(x), 4) for x in v]) for v in df["seeds"]])
+    per_problem.round(4).to_csv(args.per_problem, index=False)
+    table = summary(df)
     md = to_markdown(table, bold=False, index=False)
     body = (f"`{' '.join(sys.argv)}` ({len(jobs)} runs at population {BUDGET['population']} x "
             f"{BUDGET['generations']} generations; mean Kendall tau over the held-out problems' test splits)\n\n" + md)
