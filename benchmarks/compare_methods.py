@@ -38,7 +38,7 @@ from evoproxy.problems import list_problems, load_problems, split  # noqa: E402
 from evoproxy.protocols import evaluation_problems, trainsets  # noqa: E402
 from evoproxy.report.tables import to_markdown  # noqa: E402
 from evoproxy.sr.formula import scorer_from_run  # noqa: E402
-from evoproxy.sr.select import final_proxy  # noqa: E402
+from evoproxy.sr.select import final_proxy, one_run_proxy  # noqa: E402
 from evoproxy.sr.transforms import ecdf  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -138,8 +138,7 @@ def evaluate(data: str, methods: list[str], seeds: int, runs_dir: str) -> pd.Dat
                     r["config"].update(changed)
                 fitted = [tables[p] for p in train]
                 final = scorer_from_run(final_proxy(runs, fitted, record_scores=False))
-                scorers = [scorer_from_run(final_proxy([run], fitted, record_scores=False))  # each seed on its own
-                           for run in runs]
+                scorers = [one_run_proxy(p, r, fitted) for p, r in runs]  # each seed on its own
                 for pid in held:
                     te = parts[pid][1]
                     y = te.target

@@ -13,6 +13,7 @@ from test_sr_engine import make_table
 from test_sr_methods import assert_one_arch_scores_like_its_row, evolve_and_select
 
 from evoproxy.cli import main
+from evoproxy.evaluate import evaluate_file
 from evoproxy.methods import PAPER_FUNCTIONS
 from evoproxy.metrics import kendall, spearman
 from evoproxy.nas.objective import LookupObjective, OnlineObjective
@@ -24,7 +25,7 @@ from evoproxy.sr.engine import evolve, specialists_among
 from evoproxy.sr.fitness import ProblemData
 from evoproxy.sr.formula import ColumnTable, Formula, load_formula, scorer_from_run
 from evoproxy.sr.gated import Gated
-from evoproxy.sr.select import final_proxy
+from evoproxy.sr.select import final_proxy, one_run_proxy
 
 TINY = {"population": 30, "generations": 4, "init_max_depth": 3, "transform": "ecdf"}
 
@@ -186,3 +187,19 @@ def test_specialists_among_candidates_for_backends_that_return_candidates() -> N
     got = specialists_among(asts, data, SRConfig())
     assert [(s["problem"], s["formula"], s["size"]) for s in got] == [("sa/a1", asts[0], 1), ("sb/b1", asts[1], 1)]
     assert got[0]["train_score"] == pytest.approx(spearman(data[0].columns["nwot"], data[0].y))
+
+
+def test_evaluate_scores_each_seed_through_the_gated_rule(tmp_path: Path) -> None:
+    """The spread over seeds in the evaluation is that of the method: each run alone through its final rule."""
+    tables = _kinds()
+    d, runs, best = evolve_and_select(tmp_path, tables, range(2), {**TINY, "final": "gated"}, 100)
+    df = evaluate_file(best, d, ["sb/b1"], runs=runs, n_boot=5, n_supervised=0)
+    test = split(tables[2], 100, 0, 0.5)[1]
+    for path in runs:
+        run = json.loads(Path(path).read_text())
+        alone = one_run_proxy(path, run, tables)
+        assert isinstance(alone, Gated)
+        got = df.set_index("method").loc[f"run_{run['seed']}", "kendall"]
+        assert got == pytest.approx(kendall(alone.evaluate_table(test), test.target), abs=1e-12)
+    bare = {"formula": ["proxy", "nwot"]}  # a formula file without a method: scored as it is
+    assert isinstance(one_run_proxy("f.json", bare), Formula)

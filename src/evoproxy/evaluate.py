@@ -3,8 +3,9 @@
 For each test problem (its test split per :func:`evoproxy.problems.split`) this scores:
 
 - ``evolved``: the final proxy of the training set (any callable ``ProblemTable -> scores``);
-- ``run``: each independent GP run of the training set on its own (``run_<seed>``), so the spread over seeds is
-  reported next to the final proxy;
+- ``run``: each independent GP run of the training set on its own (``run_<seed>``) through the method's final rule
+  (:func:`evoproxy.sr.select.one_run_proxy`: for a gated method, the gate built from that run alone), so the spread
+  over seeds is reported next to the final proxy;
 - ``handcrafted``: each of the 13 zero-cost proxies on its own;
 - ``best_single``: the proxy with the highest mean Kendall tau on the *training* problems' train splits, among the
   proxies the test problem has (which proxies a table holds is known without labels; the ranking itself never looks
@@ -249,7 +250,9 @@ def evaluate_file(
     the protocol) and the GP method (``gp_method``: the run's preset). ``supervised``: a :func:`supervised_table`
     file (or its :func:`load_supervised` mapping) to read the supervised references from; ``tables``: problem
     tables already loaded from ``data_dir``, by id."""
+    from evoproxy.fileio import read_json
     from evoproxy.sr.formula import load_formula
+    from evoproxy.sr.select import one_run_proxy
 
     path = Path(formula_path)
     formula = load_formula(path)
@@ -258,10 +261,6 @@ def evaluate_file(
     if not train_ids:
         raise ValueError(f"{path}: no 'trainset' list and no --train-problems given")
     cfg = SplitConfig.from_dict({**(run.get("split") or {}), **(split or {})}, f"{path} split")
-    scorers = []
-    for rp in runs:
-        r = load_formula(rp)
-        scorers.append((f"run_{(r.run or {}).get('seed', Path(rp).stem)}", r.evaluate_table))
     if isinstance(supervised, (str, os.PathLike)):
         supervised = load_supervised(supervised, n_supervised)
 
@@ -270,7 +269,12 @@ def evaluate_file(
         loaded = tables or {}
         return [loaded[i] if i in loaded else load_problem(data_dir, i) for i in problem_ids(data_dir, ids)]
 
-    df = evaluate(formula.evaluate_table, load(train_ids), load(problems),
+    train_tables = load(train_ids)
+    scorers = []
+    for rp in runs:
+        r = read_json(rp, "run file")
+        scorers.append((f"run_{r.get('seed', Path(rp).stem)}", one_run_proxy(str(rp), r, train_tables).evaluate_table))
+    df = evaluate(formula.evaluate_table, train_tables, load(problems),
                   n_train=cfg.n_train, split_seed=cfg.seed, max_train_fraction=cfg.max_train_fraction,
                   n_boot=n_boot, n_supervised=n_supervised, seed=seed, runs=scorers, supervised=supervised)
     df.insert(0, "trainset", trainset or path.parent.name)

@@ -140,6 +140,16 @@ def _gated(general: Ensemble, candidates: list[Specialist], cfg: SRConfig, split
     return Gated.of(general, kept, cfg.gate_bandwidth, cfg.gate_general_weight), dropped
 
 
+def one_run_proxy(path: str, run: dict[str, Any], tables: Sequence[ProblemTable] | None = None) -> Any:
+    """The scorer of one seed's run taken alone through its method's final rule (its formula; a one-member ensemble,
+    which ranks like it; or the gate built from that run's specialists): what a seed of the method gives."""
+    from evoproxy.sr.formula import scorer_from_run
+
+    if "config" not in run or "fitness" not in run:  # a bare formula file: nothing to select
+        return scorer_from_run(run, path)
+    return scorer_from_run(final_proxy([(path, run)], tables, record_scores=False), path)
+
+
 def final_proxy(runs: Sequence[RunFile], tables: Sequence[ProblemTable] | None = None, *,
                 record_scores: bool = True) -> dict[str, Any]:
     """The final proxy of ``runs`` (one training set, one method) as a FormulaRun dict; with ``tables`` (the training
