@@ -1,7 +1,8 @@
 """Generalisation tables and figures: how each method's proxy ranks problems it never saw, over seeds.
 
 Built only from evaluation Parquets of the generalisation protocols (``loso``, ``lopo``, ``loto``): per held-out
-problem the final proxy of each method (``evolved``), the spread of its independent runs (``run_<seed>`` rows: median,
+problem the final proxy of each method (``evolved``), the spread of its independent runs (``run_<seed>`` rows, each
+run alone through the method's final rule: median,
 worst seed, mean ± std) and the baselines on the same test split (best single proxy chosen on the training problems,
 rank-mean of all proxies and of the top 3 chosen on training, nwot, and the supervised reference †).
 """

@@ -189,7 +189,8 @@ def _generalisation(ev: pd.DataFrame, kinds: dict[str, str], order: Sequence[str
     sub["protocol"] = sub["protocol_kind"]  # the paper and recommended blocks of one kind share its rows
     text = ["## Generalisation: problems never seen in training\n",
             "Per held-out problem, Kendall τ on its test split: each method's final proxy (the output of "
-            "`evoproxy select`), the median and the worst of its independent runs over seeds, and the baselines "
+            "`evoproxy select`), the median and the worst of its independent runs over seeds (each run alone "
+            "through the method's final rule), and the baselines "
             "on the same split (best single proxy and top-3 rank-mean chosen on the training problems among the "
             "proxies the held-out problem has, rank-mean of all proxies, nwot; † uses 400 labels of the held-out "
             "problem). 'wins' counts problems where the final proxy's τ is above the best single proxy's, "
