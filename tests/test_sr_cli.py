@@ -78,7 +78,8 @@ def test_evolve_select_score_end_to_end(data_dir, tmp_path, capsys, final):
     scores = tmp_path / "scores.parquet"
     assert main(["score", "--formula", str(best), "--data", str(data_dir), "--out", str(scores)]) == 0
     df = pd.read_parquet(scores)
-    assert list(df.columns) == ["problem", "space", "task", "split", "n", "kendall", "spearman", "top5"]
+    assert list(df.columns) == ["problem", "space", "task", "split", "n", "kendall", "spearman", "top5", "gate"]
+    assert (df["gate"] == "").all()  # not a gated proxy
     assert set(df["problem"]) == {"nb201/cifar10", "nb101/cifar10", "nb301/cifar10"}  # nb301 never seen
     assert (df["split"] == "test").all()
     meta = pq.read_schema(scores).metadata

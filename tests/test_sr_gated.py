@@ -117,6 +117,8 @@ def test_gated_round_trips_and_scores_one_architecture_like_its_row(tmp_path: Pa
     assert main(["score", "--formula", str(best), "--data", str(d), "--out", str(tmp_path / "s.parquet")]) == 0
     s = pd.read_parquet(tmp_path / "s.parquet").set_index("problem").loc["sb/b1"]
     assert s["kendall"] == pytest.approx(kendall(x, test.target), abs=1e-12)
+    woken = json.loads(s["gate"])  # which specialists the gate woke on the scored rows, for the user to see
+    assert woken == pytest.approx({k: round(w, 4) for k, w in proxy.gate(test).items() if w > 0}) and "sb/b1" in woken
     lookup = LookupObjective(proxy, table)
     np.testing.assert_allclose([lookup(a) for a in table.df["arch"]], proxy.evaluate_table(table))
     reference = split(table, 100, 0, 0.5)[0]

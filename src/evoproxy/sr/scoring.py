@@ -18,9 +18,11 @@ import pyarrow.parquet as pq
 from evoproxy.fileio import atomic_path
 from evoproxy.metrics import kendall, n_scored, spearman, top_k_precision
 from evoproxy.problems import ProblemTable, SplitConfig, split_part
-from evoproxy.sr.formula import Formula
+from evoproxy.sr.formula import Formula, Scorer
 
-COLUMNS = ["problem", "space", "task", "split", "n", "kendall", "spearman", "top5"]
+COLUMNS = ["problem", "space", "task", "split", "n", "kendall", "spearman", "top5", "gate"]
+"""``gate``: for a gated proxy, the specialists its gate woke on the scored rows (JSON ``{problem: weight}``, weights
+above 0); empty for other scorers."""
 
 
 def run_split(formula: Formula) -> SplitConfig:
@@ -29,17 +31,20 @@ def run_split(formula: Formula) -> SplitConfig:
 
 
 def score_formula(
-    formula: Formula, tables: Sequence[ProblemTable], which: str = "test", split_cfg: SplitConfig | None = None
+    formula: Scorer, tables: Sequence[ProblemTable], which: str = "test", split_cfg: SplitConfig | None = None
 ) -> pd.DataFrame:
-    """One row per problem with the formula's rank correlations on the chosen split (n = rows scored)."""
+    """One row per problem with the scorer's rank correlations on the chosen split (n = rows scored) and, for a gated
+    proxy, the specialists its gate woke there."""
     split_cfg = split_cfg or run_split(formula)
     rows = []
     for t in tables:
         part = split_part(t, which, split_cfg)
         s, y = formula.evaluate_table(part), part.target
+        woken = {k: round(w, 4) for k, w in formula.gate(part).items() if w > 0} if hasattr(formula, "gate") else None
         rows.append({
             "problem": t.id, "space": t.space, "task": t.task, "split": which, "n": n_scored(y),
             "kendall": kendall(s, y), "spearman": spearman(s, y), "top5": top_k_precision(s, y, 0.05),
+            "gate": "" if woken is None else json.dumps(woken),
         })
     return pd.DataFrame(rows, columns=COLUMNS)
 
