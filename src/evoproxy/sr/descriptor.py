@@ -12,6 +12,7 @@ It gates the specialists of a reference-gated final proxy (:mod:`evoproxy.sr.gat
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,12 @@ def descriptor(columns: Mapping[str, np.ndarray], proxies: Sequence[str] = PROXI
             if norm[i] > 0 and norm[j] > 0:
                 out[pair_key(have[i], have[j])] = float(ranks[i] @ ranks[j] / (norm[i] * norm[j]))
     return out
+
+
+def descriptor_of(rows: Any, proxies: Sequence[str] = PROXIES) -> Descriptor:
+    """:func:`descriptor` of anything that gives a proxy column by ``rows.values(proxy)`` (all-NaN when absent): a
+    ProblemTable, a train split, a reference sample."""
+    return descriptor({p: rows.values(p) for p in proxies}, proxies)
 
 
 def distance(a: Mapping[str, float], b: Mapping[str, float]) -> float:

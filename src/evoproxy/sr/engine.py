@@ -33,7 +33,7 @@ from evoproxy.problems import ProblemTable, SplitConfig, split
 from evoproxy.progress import Progress
 from evoproxy.sr import primitives
 from evoproxy.sr.config import SRConfig
-from evoproxy.sr.descriptor import descriptor
+from evoproxy.sr.descriptor import descriptor_of
 from evoproxy.sr.fitness import (
     ProblemData,
     aggregate,
@@ -218,20 +218,15 @@ class Engine:
             self.nevals += len(new)
             for k, f, cs in zip(new, fit, cases, strict=True):
                 self.cache[k] = (float(f), cs)
-            if self.champions is not None:
-                self._update_champions(new, per_problem)
+            if self.champions is not None:  # the specialists of a gated final proxy, at no extra evaluation
+                update_champions(self.champions, new, per_problem, [len(k) for k in new], self.cfg.parsimony)
         penalty = self.cfg.parsimony
         for k, ind in zip(keys, todo, strict=True):
             ind.fitness.values = (self.cache[k][0] - penalty * len(ind), len(ind))
 
-    def _update_champions(self, keys: Sequence[tuple[int, ...]], per_problem: np.ndarray) -> None:
-        """Keep, per training problem, the tree with the best score on it alone (less the parsimony penalty) among
-        every tree the run has scored: the specialists of a gated final proxy, found at no extra evaluation."""
-        assert self.champions is not None
-        update_champions(self.champions, keys, per_problem, [len(k) for k in keys], self.cfg.parsimony)
-
     def specialists(self) -> list[dict[str, Any]]:
-        """The per-problem champions (see :meth:`_update_champions`): problem, formula, train score, size."""
+        """Per training problem, the tree with the best score on it alone (less the parsimony penalty) among every tree
+        the run has scored (:func:`update_champions`): problem, formula, train score, size."""
         out = []
         for d, champ in zip(self.train, self.champions or [], strict=False):
             if champ is not None:
@@ -462,7 +457,7 @@ def evolve(
     if cfg.final == "gated" and res.get("specialists") is None:
         res["specialists"] = specialists_among(res.get("candidates") or [res["ast"]], fit_on, cfg)
     if res.get("specialists") is not None:
-        fingerprints = {part.id: descriptor({p: part.values(p) for p in part.proxies}) for part in parts}
+        fingerprints = {part.id: descriptor_of(part) for part in parts}
         for sp in res["specialists"]:
             sp["descriptor"] = fingerprints[sp["problem"]]
     formula = Formula.from_ast(res["ast"], transform=cfg.transform)

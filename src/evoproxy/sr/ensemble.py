@@ -46,19 +46,21 @@ class CalibratedScorer:
     def evaluate_table(self, table: Columns, reference: Columns | None = None) -> np.ndarray:
         raise NotImplementedError
 
-    def score_values(self, values: Mapping[str, float], reference: Columns | None = None) -> float:
-        """Score one architecture from its proxy values against a ``reference`` sample (required); exactly its row's
-        value inside a table scored against the same reference."""
+    def _required(self, reference: Columns | None) -> Columns:
         if reference is None:
             raise ValueError(f"{type(self).__name__.lower()}: needs a reference sample (proxy values of random "
                              "architectures of the same space and task) to score one architecture")
-        return float(self.evaluate_table(single_row(values, self.proxies), reference)[0])
+        return reference
+
+    def score_values(self, values: Mapping[str, float], reference: Columns | None = None) -> float:
+        """Score one architecture from its proxy values against a ``reference`` sample (required); exactly its row's
+        value inside a table scored against the same reference."""
+        return float(self.evaluate_table(single_row(values, self.proxies), self._required(reference))[0])
 
     def score_model(self, model: Any, inputs: Any, targets: Any, device: str = "cpu", loss_fn: Any = None,
                     reference: Columns | None = None) -> float:
         """Score one network: the proxies this scorer reads (computed with torch), then :meth:`score_values`."""
-        if reference is None:
-            self.score_values({}, None)  # the same error, before any proxy is computed
+        reference = self._required(reference)  # before any proxy is computed
         return self.score_values(compute_proxies(model, inputs, targets, self.proxies, device, loss_fn), reference)
 
 

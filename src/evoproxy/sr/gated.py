@@ -30,9 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from evoproxy import PROXIES
 from evoproxy.sr import transforms
-from evoproxy.sr.descriptor import Descriptor, descriptor, distance
+from evoproxy.sr.descriptor import Descriptor, descriptor_of, distance
 from evoproxy.sr.ensemble import CALIBRATION, CalibratedScorer, Ensemble
 from evoproxy.sr.fitness import METRICS
 from evoproxy.sr.formula import Columns, as_columns
@@ -41,12 +40,6 @@ if TYPE_CHECKING:
     from evoproxy.problems import ProblemTable
 
 KIND = "gated"
-
-
-def reference_descriptor(reference: Columns) -> Descriptor:
-    """The descriptor of a reference sample's proxy columns."""
-    ref = as_columns(reference)
-    return descriptor({p: ref.values(p) for p in PROXIES})
 
 
 CUTOFF = 2.0
@@ -124,7 +117,7 @@ class Gated(CalibratedScorer):
 
     def gate(self, reference: Columns) -> dict[str, float]:
         """Each specialist's weight for rows calibrated on ``reference`` (problem id -> weight in [0, 1])."""
-        d = reference_descriptor(reference)
+        d = descriptor_of(as_columns(reference))
         return {s.problem: kernel(distance(d, s.descriptor), self.bandwidth) for s in self.specialists}
 
     def proxies_for(self, reference: Columns) -> list[str]:

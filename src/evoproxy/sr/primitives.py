@@ -109,8 +109,8 @@ FUNCTIONS: dict[str, Primitive] = {
         Primitive("max", 2, np.maximum, lambda a, b: _sympy().Max(a, b), r"\max\left({0}, {1}\right)"),
     )
 }
-"""Every function the engine knows; ``sr.functions`` picks the subset (default and paper: the first seven; NaN
-propagates through every one, ``min`` and ``max`` included)."""
+"""Every function the engine knows; ``sr.functions`` picks the subset (paper: the first seven; the default adds
+``min`` and ``max``). NaN propagates through every one, ``min`` and ``max`` included."""
 
 
 

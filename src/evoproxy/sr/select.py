@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ from evoproxy.problems import ProblemTable, SplitConfig, split_part
 from evoproxy.sr.config import SRConfig
 from evoproxy.sr.engine import per_problem_scores
 from evoproxy.sr.ensemble import Ensemble
-from evoproxy.sr.formula import ast_to_sympy, formula_from_run
+from evoproxy.sr.formula import Scorer, ast_to_sympy, formula_from_run, scorer_from_run
 from evoproxy.sr.gated import Gated, Specialist, transfer_evidence
 
 RunFile = tuple[str, dict[str, Any]]
@@ -134,17 +135,14 @@ def _gated(general: Ensemble, candidates: list[Specialist], cfg: SRConfig, split
         raise ValueError(f"select: final 'gated': the tables given lack the training problems {missing}")
     parts = {s.problem: split_part(by_id[s.problem], "train", split) for s in candidates}
     evidence = transfer_evidence(general, candidates, parts, cfg.gate_bandwidth, cfg.metric)
-    kept = [Specialist(s.problem, s.ensemble, s.descriptor, evidence[s.problem]) for s in candidates
-            if evidence[s.problem]["evidence"] > 0]
+    kept = [replace(s, transfer=evidence[s.problem]) for s in candidates if evidence[s.problem]["evidence"] > 0]
     dropped = [{"problem": s.problem, **evidence[s.problem]} for s in candidates if evidence[s.problem]["evidence"] <= 0]
     return Gated.of(general, kept, cfg.gate_bandwidth, cfg.gate_general_weight), dropped
 
 
-def one_run_proxy(path: str, run: dict[str, Any], tables: Sequence[ProblemTable] | None = None) -> Any:
+def one_run_proxy(path: str, run: dict[str, Any], tables: Sequence[ProblemTable] | None = None) -> Scorer:
     """The scorer of one seed's run taken alone through its method's final rule (its formula; a one-member ensemble,
     which ranks like it; or the gate built from that run's specialists): what a seed of the method gives."""
-    from evoproxy.sr.formula import scorer_from_run
-
     if "config" not in run or "fitness" not in run:  # a bare formula file: nothing to select
         return scorer_from_run(run, path)
     return scorer_from_run(final_proxy([(path, run)], tables, record_scores=False), path)
