@@ -8,7 +8,14 @@ import pytest
 from scipy.stats import kendalltau
 
 from evoproxy import PROXIES
-from evoproxy.evaluate import bootstrap_kendall, evaluate, mean_rank, rank_proxies_on_training, win_counts
+from evoproxy.evaluate import (
+    bootstrap_kendall,
+    evaluate,
+    interval_below,
+    mean_rank,
+    rank_proxies_on_training,
+    win_counts,
+)
 from evoproxy.problems import ProblemTable, split
 
 
@@ -39,6 +46,14 @@ def test_bootstrap_perfect_and_known_interval():
     # the sampling sd of tau for n=400 at tau~0.5 is about 0.03: width near 4 sd
     assert 0.06 < hi - lo < 0.18
     assert bootstrap_kendall(x, y, 1000, seed=3)[:2] == (lo, hi)  # seeded
+
+
+def test_interval_below_needs_a_gap_between_intervals():
+    # a loss needs the whole interval under the other's: touching or overlapping intervals are not significant
+    assert interval_below(0.40, 0.41)
+    assert not interval_below(0.41, 0.41)
+    assert not interval_below(0.45, 0.41)
+    assert interval_below(np.array([0.1, 0.5, np.nan]), np.array([0.2, 0.2, 0.2])).tolist() == [True, False, False]
 
 
 def test_mean_rank_ignores_missing_and_ranks_nonfinite_last():

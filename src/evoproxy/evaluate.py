@@ -76,6 +76,12 @@ def bootstrap_kendall(
     return float(lo), float(hi), taus
 
 
+def interval_below(high, low):
+    """Significantly worse: a 95% interval whose top (``high``) lies under the other's bottom (``low``) (scalars or
+    arrays). A win or loss between two proxies of a problem is counted by this one rule everywhere."""
+    return np.asarray(high) < np.asarray(low)
+
+
 def mean_rank(table: ProblemTable, proxies: Sequence[str]) -> np.ndarray:
     """Mean-rank ensemble: average of each proxy's rank (non-finite values rank last; absent proxies skipped)."""
     ranks = []
@@ -333,12 +339,12 @@ def win_counts(df: pd.DataFrame) -> pd.DataFrame:
         "baseline": base["method"], "baseline_tau": base["kendall"],
         "baseline_low": base["ci_low"], "baseline_high": base["ci_high"],
     })
-    out["evolved_wins"] = out["evolved_low"] > out["baseline_high"]
-    out["baseline_wins"] = out["baseline_low"] > out["evolved_high"]
+    out["evolved_wins"] = interval_below(out["baseline_high"], out["evolved_low"])
+    out["baseline_wins"] = interval_below(out["evolved_high"], out["baseline_low"])
     return out.reset_index()
 
 
-__all__ = ["COLUMNS", "SUPERVISED_COLUMNS", "TARGET", "bootstrap_kendall", "evaluate", "evaluate_file",
+__all__ = ["COLUMNS", "SUPERVISED_COLUMNS", "TARGET", "bootstrap_kendall", "evaluate", "evaluate_file", "interval_below",
            "evaluate_trainsets",
            "load_supervised", "mean_rank", "rank_proxies_on_training", "supervised_scores",
            "supervised_table", "win_counts", "write_evaluation"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evoproxy.evaluate import interval_below
 from evoproxy.report.tables import SUPERVISED
 
 BASELINES = ("best_single", "ensemble_all", "ensemble_top3", "nwot", SUPERVISED)
@@ -124,7 +125,7 @@ def summary(pp: pd.DataFrame, ev: pd.DataFrame, metric: str = "kendall") -> pd.D
                 row[b] = g[b].mean()
         if "best_single" in g:
             row["wins_vs_best_single"] = int((g["final"] > g["best_single"]).sum())
-            row["losses_vs_best_single"] = int((g["final_high"] < g["best_single_low"]).sum())
+            row["losses_vs_best_single"] = int(interval_below(g["final_high"], g["best_single_low"]).sum())
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from evoproxy import PROXIES
+from evoproxy.evaluate import interval_below
 from evoproxy.fileio import read_json, write_text_atomic
 from evoproxy.report.outputs import TABLE_FORMATS
 
@@ -96,8 +97,8 @@ def wins_table(ev: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataF
         if e.empty or b.empty:
             continue
         e, b = e.iloc[0], b.iloc[0]
-        win = bool(e["ci_low"] > b["ci_high"])
-        lose = bool(b["ci_low"] > e["ci_high"])
+        win = bool(interval_below(b["ci_high"], e["ci_low"]))
+        lose = bool(interval_below(e["ci_high"], b["ci_low"]))
         rows.append({
             "protocol": proto, "trainset": trainset, "problem": pid,
             "evolved": e["kendall"], "evolved_ci": f"[{e['ci_low']:.3f}, {e['ci_high']:.3f}]",
