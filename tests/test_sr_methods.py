@@ -18,8 +18,8 @@ from evoproxy.nas.objective import LookupObjective
 from evoproxy.problems import ProblemTable, save_table, split, table_filename
 from evoproxy.sr.engine import evolve, lexicase, seeded_random, tools
 from evoproxy.sr.ensemble import Ensemble
-from evoproxy.sr.fitness import aggregate, case_groups
-from evoproxy.sr.formula import Formula, load_formula
+from evoproxy.sr.fitness import aggregate, case_groups, mask_plan
+from evoproxy.sr.formula import Formula, formula_from_run, load_formula
 from evoproxy.sr.transforms import apply, ecdf
 
 TINY = {"population": 30, "generations": 4, "init_min_depth": 1, "init_max_depth": 3, "max_depth": 5}
@@ -292,3 +292,75 @@ def test_lexicase_equals_deaps_automatic_epsilon_lexicase() -> None:
     with seeded_random(9):
         theirs = [w.i for w in tools.selAutomaticEpsilonLexicase(wrapped, 300)]
     assert ours == theirs
+
+
+def test_mask_plan_masks_every_terminal_about_equally_and_per_seed() -> None:
+    pids = [f"s{i}/t" for i in range(12)]
+    terms = [f"p{j}" for j in range(13)]
+    plan = mask_plan(pids, terms, 2, seed=0)
+    assert set(plan) == set(pids) and all(len(set(d)) == 2 for d in plan.values())
+    counts = pd.Series([p for d in plan.values() for p in d]).value_counts()
+    assert set(counts.index) == set(terms) and counts.max() - counts.min() <= 1  # 24 masks over 13 terminals
+    assert plan == mask_plan(pids, terms, 2, seed=0) and plan != mask_plan(pids, terms, 2, seed=1)
+    assert mask_plan(pids, terms, 0, seed=0) == {}
+    assert all(len(d) == 1 for d in mask_plan(pids, ["a", "b"], 5, seed=0).values())  # never every terminal
+
+
+def _redundant(space: str, n: int, seed: int, drop: tuple[str, ...] = ()) -> ProblemTable:
+    """nwot ranks accuracy best, flops a little worse, snip is noise: a formula of nwot alone is best while every
+    problem has nwot, and ties everything on one that lacks it."""
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=n)
+    df = pd.DataFrame({"arch": [f"{space}-{i}" for i in range(n)], "nwot": y + rng.normal(0, 0.2, n),
+                       "flops": y + rng.normal(0, 0.6, n), "snip": rng.normal(size=n), "val_accuracy": y})
+    return ProblemTable(space, "t", df.drop(columns=list(drop)))
+
+
+def test_masked_twins_teach_the_formula_to_do_without_a_proxy() -> None:
+    tables = [_redundant(f"s{i}", 160, i) for i in range(4)]
+    lacking = _redundant("new", 400, 9, drop=("nwot",))
+    cfg = {**TINY, "generations": 6, "parsimony": 0.01, "terminals": ["nwot", "flops", "snip"]}
+    plain = [evolve(tables, cfg, seed=s) for s in range(3)]
+    masked_runs = [evolve(tables, {**cfg, "masked_proxies": 1}, seed=s) for s in range(3)]
+    held = [[kendall(formula_from_run(r).evaluate_table(lacking), lacking.target) for r in runs]
+            for runs in (plain, masked_runs)]
+    assert max(held[0]) < 0.1  # nwot alone: every arch tied where nwot is absent
+    assert min(held[1]) > 0.5  # a formula that falls back on flops
+    r = masked_runs[0]
+    assert "masks" in r and "masks" not in plain[0]
+    assert r["masks"] == mask_plan([t.id for t in tables], ["nwot", "flops", "snip"], 1, 0)
+    # its training fitness is the space mean of each problem's mean over itself and its masked twin
+    f = formula_from_run(r)
+    parts = [split(t, 1000, 0, 0.5)[0] for t in tables]
+    twin = [ProblemTable(p.space, p.task, p.df.drop(columns=r["masks"][p.id])) for p in parts]
+    rho = [(spearman_of(f, p) + spearman_of(f, q)) / 2 for p, q in zip(parts, twin, strict=True)]
+    assert r["fitness"]["train_fitness"] == pytest.approx(np.mean(rho), abs=1e-9)
+
+
+def spearman_of(f: Formula, t: ProblemTable) -> float:
+    from evoproxy.metrics import spearman
+
+    return spearman(f.evaluate_table(t), t.target)
+
+
+def _additive(space: str, n: int, seed: int) -> ProblemTable:
+    """Accuracy = 1.6 flops + nwot (each seen with noise) and three noise proxies: flops alone is a strong, easy
+    optimum that a population can collapse onto."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    noise = {p: rng.normal(size=n) for p in ("snip", "jacov", "synflow")}
+    return ProblemTable(space, "t", pd.DataFrame({
+        "arch": [f"{space}-{i}" for i in range(n)], "flops": a + rng.normal(0, 0.3, n),
+        "nwot": b + rng.normal(0, 0.3, n), **noise, "val_accuracy": 1.6 * a + b}))
+
+
+def test_distinct_offspring_keeps_a_run_from_collapsing_onto_one_proxy() -> None:
+    tables = [_additive(f"s{i}", 150, i) for i in range(3)]
+    cfg = {"population": 30, "generations": 10, "max_depth": 6}
+    plain = [evolve(tables, cfg, seed=s) for s in range(8)]
+    distinct = [evolve(tables, {**cfg, "distinct_offspring": 20}, seed=s) for s in range(8)]
+    assert any(r["text"] == "flops" for r in plain)  # a collapsed run: every tree a copy of flops
+    assert all({"flops", "nwot"} <= set(r["proxies"]) for r in distinct)
+    fit = [[r["fitness"]["train_fitness"] for r in runs] for runs in (plain, distinct)]
+    assert min(fit[1]) > min(fit[0]) + 0.04
+    assert sum(r["history"][-1]["nevals"] for r in distinct) > 1.5 * sum(r["history"][-1]["nevals"] for r in plain)

@@ -22,6 +22,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "aggregate": "mean",
         "selection": "tournament",
         "parsimony": 0.0,
+        "masked_proxies": 0,
         "validation": "none",
         "final": "best",
         "rank_runs_by": "train_fitness",

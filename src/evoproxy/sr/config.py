@@ -42,6 +42,8 @@ class SRConfig:
     selection: str = _D["selection"]  # tournament | lexicase (automatic epsilon-lexicase over the aggregate's cases)
     parsimony: float = _D["parsimony"]  # subtracted from the fitness per node
     elitism: int = _D["elitism"]  # best individuals copied unchanged into the next generation (single-objective)
+    distinct_offspring: int = _D["distinct_offspring"]  # redraws of an offspring that repeats a tree of its generation
+    masked_proxies: int = _D["masked_proxies"]  # per training problem, a twin case lacking this many proxies
     functions: list[str] = field(default_factory=lambda: list(_D["functions"]))
     terminals: list[str] | str = _D["terminals"]  # "all": every proxy present in at least one training problem
     metric: str = _D["metric"]
@@ -88,6 +90,10 @@ class SRConfig:
             raise ValueError(f"{where}: parsimony must be >= 0, got {self.parsimony!r}")
         if not (self.gate_bandwidth > 0 and self.gate_general_weight > 0):
             raise ValueError(f"{where}: gate_bandwidth and gate_general_weight must be > 0")
+        if self.masked_proxies < 0:
+            raise ValueError(f"{where}: masked_proxies must be >= 0, got {self.masked_proxies!r}")
+        if self.masked_proxies and self.backend == "pysr":
+            raise ValueError(f"{where}: masked_proxies needs the deap backend (PySR scores its own loss)")
         if self.ensemble_size < 1:
             raise ValueError(f"{where}: ensemble_size must be >= 1, got {self.ensemble_size!r}")
         if self.rank_runs_by == "validation" and self.validation == "none":

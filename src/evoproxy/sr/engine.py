@@ -8,7 +8,9 @@ aggregate's cases (``tools.selAutomaticEpsilonLexicase``: problems, or search sp
 ``(aggregate - parsimony * size, size)`` compared lexicographically, so equal scores prefer the smaller tree. With
 ``multiobjective: true`` survival is NSGA-II (``selNSGA2``, mu + lambda) on (aggregate, size) and the run stores the
 Pareto front. Every random draw comes from the global ``random`` seeded inside :func:`seeded_random` (DEAP's
-operators draw from it), so the same seed, config and data give the identical formula.
+operators draw from it), so the same seed, config and data give the identical formula. With ``masked_proxies: k``
+each training problem is also scored as a twin lacking ``k`` of the terminals (the missing-proxy rule; which ones is
+a seeded permutation, :func:`~evoproxy.sr.fitness.mask_plan`) and its score is the mean of both.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from evoproxy.sr.fitness import (
     ProblemData,
     aggregate,
     case_groups,
+    mask_plan,
+    masked,
     outputs,
     prefix_outputs,
     score_matrix,
@@ -170,7 +174,9 @@ class Engine:
         self.cfg, self.train, self.seed = cfg, list(train), seed
         self.terminals = choose_terminals(cfg, self.train)
         self.pset = build_pset(cfg.functions, self.terminals)
-        self.stacked = stack(self.train)
+        self.masks = mask_plan([d.pid for d in self.train], self.terminals, cfg.masked_proxies, seed)
+        self.twins = [masked(d, self.masks[d.pid]) for d in self.train] if self.masks else []
+        self.stacked = stack(self.train + self.twins)
         self.groups = case_groups([d.pid for d in self.train], cfg.aggregate)
         # every node of every tree is one of the primitive set's shared objects: label them once by identity
         nodes = [n for group in (*self.pset.primitives.values(), *self.pset.terminals.values()) for n in group]
@@ -212,7 +218,10 @@ class Engine:
         if new:
             labels = self.labels
             out = prefix_outputs([[labels[i] for i in k] for k in new], self.stacked)
-            per_problem = score_outputs(out, self.train, self.cfg.metric)
+            per_problem = score_outputs(out, self.train + self.twins, self.cfg.metric)
+            if self.twins:  # a problem's score: the mean of its own and its masked twin's
+                half = len(self.train)
+                per_problem = (per_problem[:, :half] + per_problem[:, half:]) / 2.0
             fit = aggregate(per_problem, self.cfg.aggregate, self.groups)
             cases = _case_scores(per_problem, self.groups)
             self.nevals += len(new)
@@ -265,6 +274,25 @@ class Engine:
         del child.fitness.values  # re-scored from the cache when the tree is unchanged
         return child
 
+    @staticmethod
+    def _key(ind: gp.PrimitiveTree) -> tuple[int, ...]:
+        return tuple(map(id, ind))
+
+    def _generation(self, pop: Sequence[gp.PrimitiveTree], n: int, taken: set[tuple[int, ...]]
+                    ) -> list[gp.PrimitiveTree]:
+        """``n`` offspring; with ``distinct_offspring: k``, one that repeats a tree of the new generation (``taken``:
+        the elite) is redrawn up to ``k`` times, so the population cannot collapse onto copies of one tree."""
+        out = []
+        for _ in range(n):
+            child = self._offspring(pop)
+            for _ in range(self.cfg.distinct_offspring):
+                if self._key(child) not in taken:
+                    break
+                child = self._offspring(pop)
+            taken.add(self._key(child))
+            out.append(child)
+        return out
+
     # ------------------------------------------------------------------------------------------------ loop
     def run(self) -> dict[str, Any]:
         """Evolve and return the engine's result fields (ast, train_fitness, history, pareto, terminals)."""
@@ -285,13 +313,10 @@ class Engine:
         t0 = time.perf_counter()
         with Progress(c.generations, f"evolve seed {self.seed}", unit="gen") as bar:
             for gen in range(1, c.generations + 1):
-                off = [self._offspring(pop) for _ in range(c.population)]
-                self.evaluate(off)
-                if c.multiobjective:
-                    pop = tools.selNSGA2(pop + off, c.population)
-                else:
-                    elite = [self.toolbox.clone(e) for e in tools.selBest(pop, c.elitism)]
-                    pop = elite + off[: c.population - len(elite)]
+                elite = [] if c.multiobjective else [self.toolbox.clone(e) for e in tools.selBest(pop, c.elitism)]
+                off = self._generation(pop, c.population, {self._key(e) for e in elite})  # as many as the
+                self.evaluate(off)  # population, of which a single-objective run keeps the first after the elite
+                pop = tools.selNSGA2(pop + off, c.population) if c.multiobjective else elite + off[:len(off) - len(elite)]
                 hof.update(pop)
                 self._record(book, stats, gen, pop, time.perf_counter() - t0)
                 bar.advance(best=f"{book[-1]['best']:.4f}")
@@ -326,6 +351,7 @@ class Engine:
                              for i, f, s in zip(items, raw, size, strict=True)],
             "terminals": self.terminals,
             "specialists": self.specialists() if self.champions is not None else None,
+            "masks": self.masks or None,
         }
 
 
@@ -485,7 +511,7 @@ def evolve(
         },
         "history": res["history"],
     }
-    for key in ("pareto", "hall_of_fame", "validation", "specialists"):
+    for key in ("pareto", "hall_of_fame", "validation", "specialists", "masks"):
         if res.get(key) is not None:
             run[key] = res[key]
     run["wall_seconds"] = round(time.perf_counter() - t0, 3)

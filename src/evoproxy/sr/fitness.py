@@ -52,6 +52,24 @@ class ProblemData:
         return np.full(self.n, self.absent) if col is None else col
 
 
+def masked(data: ProblemData, drop: Sequence[str]) -> ProblemData:
+    """``data`` with the proxies ``drop`` absent (their :attr:`ProblemData.absent` value on every row): the case of a
+    problem that lacks them, scored by the missing-proxy rule."""
+    cols = {p: c for p, c in data.columns.items() if p not in drop}
+    return ProblemData(f"{data.pid}~no_{'+'.join(drop)}", cols, data.y, data.absent)
+
+
+def mask_plan(pids: Sequence[str], terminals: Sequence[str], k: int, seed: int) -> dict[str, list[str]]:
+    """The ``k`` terminals each problem's masked twin lacks: consecutive blocks of one seeded permutation of the
+    terminals taken cyclically, so every terminal is masked in about ``len(pids) * k / len(terminals)`` problems and
+    each seed masks differently."""
+    if k <= 0 or not terminals:
+        return {}
+    k = min(k, len(terminals) - 1) if len(terminals) > 1 else 0
+    order = [terminals[i] for i in np.random.default_rng([seed, 7]).permutation(len(terminals))]
+    return {pid: [order[(i * k + j) % len(order)] for j in range(k)] for i, pid in enumerate(pids)} if k else {}
+
+
 def outputs(asts: Sequence[Ast], data: ProblemData) -> np.ndarray:
     """(m, n) matrix of the trees' outputs on one problem."""
     out = np.empty((len(asts), data.n))
