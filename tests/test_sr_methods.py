@@ -356,8 +356,8 @@ def _additive(space: str, n: int, seed: int) -> ProblemTable:
 
 def test_distinct_offspring_keeps_a_run_from_collapsing_onto_one_proxy() -> None:
     tables = [_additive(f"s{i}", 150, i) for i in range(3)]
-    cfg = {"population": 30, "generations": 10, "max_depth": 6}
-    plain = [evolve(tables, cfg, seed=s) for s in range(8)]
+    cfg = {"population": 30, "generations": 10, "max_depth": 6, "parsimony": 0.002}
+    plain = [evolve(tables, {**cfg, "distinct_offspring": 0}, seed=s) for s in range(8)]
     distinct = [evolve(tables, {**cfg, "distinct_offspring": 20}, seed=s) for s in range(8)]
     assert any(r["text"] == "flops" for r in plain)  # a collapsed run: every tree a copy of flops
     assert all({"flops", "nwot"} <= set(r["proxies"]) for r in distinct)

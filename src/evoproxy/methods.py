@@ -1,7 +1,7 @@
 """Named GP methods (``sr.preset``): the recommended method and the paper's exact one, defined once.
 
 ``recommended`` is the schema's defaults (:mod:`evoproxy.schema`); ``paper`` is Phan & Luong 2025: raw proxy
-terminals, the function set {add, sub, mul, neg, div, log, sqrt}, mean Kendall tau over problems, tournament selection, no parsimony, the run with the best training
+terminals, the function set {add, sub, mul, neg, div, log, sqrt}, mean Kendall tau over problems, tournament selection, no parsimony, offspring may repeat trees, the run with the best training
 fitness, initial trees of depth 2-10. A preset is expanded before explicit keys, so explicit keys always win.
 Stdlib only: the workflow expands presets while building the DAG.
 """
@@ -22,6 +22,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "aggregate": "mean",
         "selection": "tournament",
         "parsimony": 0.0,
+        "distinct_offspring": 0,
         "masked_proxies": 0,
         "validation": "none",
         "final": "best",
