@@ -45,9 +45,16 @@ from evoproxy.sr.transforms import ecdf  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BUDGET = {"population": 100, "generations": 50}
-ENSEMBLE = {"functions": list(PAPER_FUNCTIONS), "final": "ensemble"}
+PREVIOUS = {"parsimony": 0.002, "distinct_offspring": 0}
+"""What the recommended method's keys were before 2026-12-07: runs could repeat trees, lighter parsimony."""
+ENSEMBLE = {"functions": list(PAPER_FUNCTIONS), "final": "ensemble", **PREVIOUS}
 """The recommended method before min/max and gating: ecdf + space_mean + Spearman + parsimony 0.002, the paper's
 function set, the calibrated mean of the top runs."""
+GATED = {**PREVIOUS}
+"""The recommended method from 2026-12-05 to 12-07 (``gated+min_max``): ENSEMBLE + min/max + the gate."""
+HELD_OUT = {"terminals": "held_out"}
+"""A benchmark variant, not an ``sr`` value: the run's terminals are the proxies every held-out problem has (no nwot
+or zen when nb101 is held out), set by :func:`_run`."""
 METHODS: dict[str, dict] = {
     "paper": {"preset": "paper"},
     "ecdf": {"preset": "paper", "transform": "ecdf", "final": "ensemble"},
@@ -63,20 +70,22 @@ METHODS: dict[str, dict] = {
     "raw+space_mean+parsimony": {**ENSEMBLE, "transform": "none"},
     "signed_log+space_mean+parsimony": {**ENSEMBLE, "transform": "signed_log"},
     "ensemble+gated": {**ENSEMBLE, "final": "gated"},
-    "recommended": {},  # the schema defaults: ensemble + min/max + gated
-    "recommended+masked_2": {"masked_proxies": 2},
-    "recommended+distinct_20": {"distinct_offspring": 20},
-    "recommended+distinct_20+masked_2": {"distinct_offspring": 20, "masked_proxies": 2},
-    # "held_out": the run's terminals are the proxies every held-out problem has (here: no nwot or zen when nb101 is
-    # held out), set by _run; a benchmark variant, not an sr value
-    "recommended+held_out_terminals": {"terminals": "held_out"},
-    "recommended+distinct_20+held_out_terminals": {"distinct_offspring": 20, "terminals": "held_out"},
+    "gated+min_max": GATED,
+    "gated+min_max+masked_2": {**GATED, "masked_proxies": 2},
+    "gated+min_max+distinct_20": {**GATED, "distinct_offspring": 20},
+    "gated+min_max+distinct_20+masked_2": {**GATED, "distinct_offspring": 20, "masked_proxies": 2},
+    "gated+min_max+held_out_terminals": {**GATED, **HELD_OUT},
+    "gated+min_max+distinct_20+held_out_terminals": {**GATED, "distinct_offspring": 20, **HELD_OUT},
+    "gated+min_max+parsimony_0.004+held_out_terminals": {**GATED, "parsimony": 0.004, **HELD_OUT},
+    "gated+min_max+parsimony_0.005+held_out_terminals": {**GATED, "parsimony": 0.005, **HELD_OUT},
+    "recommended": {},  # the schema defaults: gated+min_max + parsimony 0.005 + distinct_offspring 20
+    "recommended+held_out_terminals": HELD_OUT,
 }
 RESELECTED: dict[str, tuple[str, dict]] = {
-    "recommended/final=ensemble": ("recommended", {"final": "ensemble"}),  # = ensemble + min/max
-    "recommended/gate_general_weight=1": ("recommended", {"gate_general_weight": 1.0}),
-    "recommended/gate_bandwidth=.1": ("recommended", {"gate_bandwidth": 0.1}),
-    "recommended/gate_bandwidth=.25": ("recommended", {"gate_bandwidth": 0.25}),
+    "gated+min_max/final=ensemble": ("gated+min_max", {"final": "ensemble"}),  # = ensemble + min/max
+    "gated+min_max/gate_general_weight=1": ("gated+min_max", {"gate_general_weight": 1.0}),
+    "gated+min_max/gate_bandwidth=.1": ("gated+min_max", {"gate_bandwidth": 0.1}),
+    "gated+min_max/gate_bandwidth=.25": ("gated+min_max", {"gate_bandwidth": 0.25}),
 }
 """Methods that differ only in how ``evoproxy select`` builds the final proxy: another method's runs, with these
 ``sr`` keys changed in their config before selection (no GP run of their own)."""

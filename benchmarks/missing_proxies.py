@@ -59,7 +59,7 @@ def main() -> int:
     ap.add_argument("--data", default=str(REPO / "results/data"))
     ap.add_argument("--filled", default=str(REPO / "results/data_filled"))
     ap.add_argument("--runs-dir", required=True)
-    ap.add_argument("--methods", default="recommended,ensemble")
+    ap.add_argument("--methods", default="gated+min_max,ensemble")
     ap.add_argument("--blocks", default="0-9,10-19,0-19", help="seed blocks whose final proxies are scored")
     args = ap.parse_args()
     tables = _tables(args.data)
