@@ -45,13 +45,12 @@ from evoproxy.sr.transforms import ecdf  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BUDGET = {"population": 100, "generations": 50}
-PREVIOUS = {"parsimony": 0.002, "distinct_offspring": 0}
-"""What the recommended method's keys were before 2026-12-07: runs could repeat trees, lighter parsimony."""
-ENSEMBLE = {"functions": list(PAPER_FUNCTIONS), "final": "ensemble", **PREVIOUS}
+GATED = {"parsimony": 0.002, "distinct_offspring": 0}
+"""The recommended method from 2026-12-05 to 12-07 (``gated+min_max``): the schema defaults but for a lighter
+parsimony and offspring that may repeat trees."""
+ENSEMBLE = {**GATED, "functions": list(PAPER_FUNCTIONS), "final": "ensemble"}
 """The recommended method before min/max and gating: ecdf + space_mean + Spearman + parsimony 0.002, the paper's
 function set, the calibrated mean of the top runs."""
-GATED = {**PREVIOUS}
-"""The recommended method from 2026-12-05 to 12-07 (``gated+min_max``): ENSEMBLE + min/max + the gate."""
 HELD_OUT = {"terminals": "held_out"}
 """A benchmark variant, not an ``sr`` value: the run's terminals are the proxies every held-out problem has (no nwot
 or zen when nb101 is held out), set by :func:`_run`."""

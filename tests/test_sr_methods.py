@@ -13,7 +13,7 @@ import pytest
 from test_sr_engine import make_table
 
 from evoproxy.cli import main
-from evoproxy.metrics import kendall
+from evoproxy.metrics import kendall, spearman
 from evoproxy.nas.objective import LookupObjective
 from evoproxy.problems import ProblemTable, save_table, split, table_filename
 from evoproxy.sr.engine import evolve, lexicase, seeded_random, tools
@@ -338,8 +338,6 @@ def test_masked_twins_teach_the_formula_to_do_without_a_proxy() -> None:
 
 
 def spearman_of(f: Formula, t: ProblemTable) -> float:
-    from evoproxy.metrics import spearman
-
     return spearman(f.evaluate_table(t), t.target)
 
 

@@ -106,6 +106,11 @@ def build_pset(functions: Sequence[str], terminals: Sequence[str]) -> gp.Primiti
     return pset
 
 
+def tree_key(tree: gp.PrimitiveTree) -> tuple[int, ...]:
+    """What identifies a tree within a run: its nodes, each one of the primitive set's shared objects, by identity."""
+    return tuple(map(id, tree))
+
+
 def tree_to_ast(tree: gp.PrimitiveTree) -> Ast:
     """Prefix DEAP tree -> nested AST."""
     stack_: list[list[Any]] = []
@@ -175,8 +180,9 @@ class Engine:
         self.terminals = choose_terminals(cfg, self.train)
         self.pset = build_pset(cfg.functions, self.terminals)
         self.masks = mask_plan([d.pid for d in self.train], self.terminals, cfg.masked_proxies, seed)
-        self.twins = [masked(d, self.masks[d.pid]) for d in self.train] if self.masks else []
-        self.stacked = stack(self.train + self.twins)
+        twins = [masked(d, self.masks[d.pid]) for d in self.train] if self.masks else []
+        self.scored = self.train + twins  # the problems, then their masked twins (in the same order)
+        self.stacked = stack(self.scored)
         self.groups = case_groups([d.pid for d in self.train], cfg.aggregate)
         # every node of every tree is one of the primitive set's shared objects: label them once by identity
         nodes = [n for group in (*self.pset.primitives.values(), *self.pset.terminals.values()) for n in group]
@@ -213,13 +219,13 @@ class Engine:
         """Fitness of every individual without one; each distinct tree (key: its node sequence) is scored once per
         run, all new trees of a generation in one batched evaluation and ranking."""
         todo = [ind for ind in pop if not ind.fitness.valid]
-        keys = [tuple(map(id, ind)) for ind in todo]
+        keys = [tree_key(ind) for ind in todo]
         new = list(dict.fromkeys(k for k in keys if k not in self.cache))
         if new:
             labels = self.labels
             out = prefix_outputs([[labels[i] for i in k] for k in new], self.stacked)
-            per_problem = score_outputs(out, self.train + self.twins, self.cfg.metric)
-            if self.twins:  # a problem's score: the mean of its own and its masked twin's
+            per_problem = score_outputs(out, self.scored, self.cfg.metric)
+            if self.masks:  # a problem's score: the mean of its own and its masked twin's
                 half = len(self.train)
                 per_problem = (per_problem[:, :half] + per_problem[:, half:]) / 2.0
             fit = aggregate(per_problem, self.cfg.aggregate, self.groups)
@@ -246,12 +252,12 @@ class Engine:
 
     def raw_fitness(self, ind: gp.PrimitiveTree) -> float:
         """The aggregate metric of a tree without the parsimony penalty."""
-        return self.cache[tuple(map(id, ind))][0]
+        return self.cache[tree_key(ind)][0]
 
     # ------------------------------------------------------------------------------------------- selection
     def select(self, pop: Sequence[gp.PrimitiveTree], k: int) -> list[gp.PrimitiveTree]:
         if self.cfg.selection == "lexicase":
-            cases = np.stack([self.cache[tuple(map(id, ind))][1] for ind in pop])
+            cases = np.stack([self.cache[tree_key(ind)][1] for ind in pop])
             return [pop[i] for i in lexicase(cases, k)]
         # wvalues (the weighted values) order individuals exactly as their Fitness objects do, compared in C
         return tools.selTournament(pop, k, tournsize=self.cfg.tournament_size, fit_attr="fitness.wvalues")
@@ -274,10 +280,6 @@ class Engine:
         del child.fitness.values  # re-scored from the cache when the tree is unchanged
         return child
 
-    @staticmethod
-    def _key(ind: gp.PrimitiveTree) -> tuple[int, ...]:
-        return tuple(map(id, ind))
-
     def _generation(self, pop: Sequence[gp.PrimitiveTree], n: int, taken: set[tuple[int, ...]]
                     ) -> list[gp.PrimitiveTree]:
         """``n`` offspring; with ``distinct_offspring: k``, one that repeats a tree of the new generation (``taken``:
@@ -286,10 +288,10 @@ class Engine:
         for _ in range(n):
             child = self._offspring(pop)
             for _ in range(self.cfg.distinct_offspring):
-                if self._key(child) not in taken:
+                if tree_key(child) not in taken:
                     break
                 child = self._offspring(pop)
-            taken.add(self._key(child))
+            taken.add(tree_key(child))
             out.append(child)
         return out
 
@@ -314,9 +316,13 @@ class Engine:
         with Progress(c.generations, f"evolve seed {self.seed}", unit="gen") as bar:
             for gen in range(1, c.generations + 1):
                 elite = [] if c.multiobjective else [self.toolbox.clone(e) for e in tools.selBest(pop, c.elitism)]
-                off = self._generation(pop, c.population, {self._key(e) for e in elite})  # as many as the
-                self.evaluate(off)  # population, of which a single-objective run keeps the first after the elite
-                pop = tools.selNSGA2(pop + off, c.population) if c.multiobjective else elite + off[:len(off) - len(elite)]
+                # as many offspring as the population; a single-objective run keeps the first after the elite
+                off = self._generation(pop, c.population, {tree_key(e) for e in elite})
+                self.evaluate(off)
+                if c.multiobjective:
+                    pop = tools.selNSGA2(pop + off, c.population)
+                else:
+                    pop = elite + off[: c.population - len(elite)]
                 hof.update(pop)
                 self._record(book, stats, gen, pop, time.perf_counter() - t0)
                 bar.advance(best=f"{book[-1]['best']:.4f}")

@@ -63,11 +63,11 @@ def mask_plan(pids: Sequence[str], terminals: Sequence[str], k: int, seed: int) 
     """The ``k`` terminals each problem's masked twin lacks: consecutive blocks of one seeded permutation of the
     terminals taken cyclically, so every terminal is masked in about ``len(pids) * k / len(terminals)`` problems and
     each seed masks differently."""
-    if k <= 0 or not terminals:
+    k = min(k, len(terminals) - 1)  # a twin keeps at least one terminal
+    if k <= 0:
         return {}
-    k = min(k, len(terminals) - 1) if len(terminals) > 1 else 0
     order = [terminals[i] for i in np.random.default_rng([seed, 7]).permutation(len(terminals))]
-    return {pid: [order[(i * k + j) % len(order)] for j in range(k)] for i, pid in enumerate(pids)} if k else {}
+    return {pid: [order[(i * k + j) % len(order)] for j in range(k)] for i, pid in enumerate(pids)}
 
 
 def outputs(asts: Sequence[Ast], data: ProblemData) -> np.ndarray:
