@@ -45,8 +45,11 @@ from evoproxy.sr.transforms import ecdf  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BUDGET = {"population": 100, "generations": 50}
-GATED = {"parsimony": 0.002, "distinct_offspring": 0}
-"""The recommended method from 2026-12-05 to 12-07 (``gated+min_max``): the schema defaults but for a lighter
+SPEARMAN_SPECIALISTS = {"specialist_metric": "same"}
+"""The recommended method of 2026-12-07 before top-weighted specialists (``spearman_specialists``): the schema
+defaults but with the specialists picked by the fitness's Spearman among the one search's trees."""
+GATED = {**SPEARMAN_SPECIALISTS, "parsimony": 0.002, "distinct_offspring": 0}
+"""The recommended method from 2026-12-05 to 12-07 (``gated+min_max``): ``spearman_specialists`` with a lighter
 parsimony and offspring that may repeat trees."""
 ENSEMBLE = {**GATED, "functions": list(PAPER_FUNCTIONS), "final": "ensemble"}
 """The recommended method before min/max and gating: ecdf + space_mean + Spearman + parsimony 0.002, the paper's
@@ -77,14 +80,18 @@ METHODS: dict[str, dict] = {
     "gated+min_max+distinct_20+held_out_terminals": {**GATED, "distinct_offspring": 20, **HELD_OUT},
     "gated+min_max+parsimony_0.004+held_out_terminals": {**GATED, "parsimony": 0.004, **HELD_OUT},
     "gated+min_max+parsimony_0.005+held_out_terminals": {**GATED, "parsimony": 0.005, **HELD_OUT},
-    "recommended": {},  # the schema defaults: gated+min_max + parsimony 0.005 + distinct_offspring 20
-    "recommended+held_out_terminals": HELD_OUT,
+    "spearman_specialists": SPEARMAN_SPECIALISTS,  # gated+min_max + parsimony 0.005 + distinct_offspring 20
+    "spearman_specialists+held_out_terminals": {**SPEARMAN_SPECIALISTS, **HELD_OUT},
+    "spearman_specialists+topdown": {**SPEARMAN_SPECIALISTS, "metric": "topdown"},
+    "spearman_specialists+spearman_topdown": {**SPEARMAN_SPECIALISTS, "metric": "spearman+topdown"},
+    "recommended": {},  # the schema defaults: spearman_specialists + top-down specialists from a second search
 }
 RESELECTED: dict[str, tuple[str, dict]] = {
     "gated+min_max/final=ensemble": ("gated+min_max", {"final": "ensemble"}),  # = ensemble + min/max
     "gated+min_max/gate_general_weight=1": ("gated+min_max", {"gate_general_weight": 1.0}),
     "gated+min_max/gate_bandwidth=.1": ("gated+min_max", {"gate_bandwidth": 0.1}),
     "gated+min_max/gate_bandwidth=.25": ("gated+min_max", {"gate_bandwidth": 0.25}),
+    "recommended/gate_general_weight=.1": ("recommended", {"gate_general_weight": 0.1}),
 }
 """Methods that differ only in how ``evoproxy select`` builds the final proxy: another method's runs, with these
 ``sr`` keys changed in their config before selection (no GP run of their own)."""

@@ -1,4 +1,5 @@
-"""Batched rank correlations against scipy, the non-finite rule, and top-k precision."""
+"""Batched rank correlations against scipy (and the top-down correlation against its closed form), the non-finite
+rule, and top-k precision."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from evoproxy.metrics import (
     kendall_batch,
     kendall_bootstrap,
     n_scored,
+    savage_scores,
     spearman,
     spearman_batch,
     top_k_precision,
+    topdown_batch,
 )
 
 
@@ -133,3 +136,52 @@ def test_average_ranks_equal_scipy_rankdata_with_ties_infinities_and_nan() -> No
     x = np.array([2.0, np.nan, 1.0, 2.0, np.nan])  # NaN stays NaN and takes no rank
     np.testing.assert_array_equal(average_ranks(x), [2.5, np.nan, 1.0, 2.5, np.nan])
     assert average_ranks(np.empty((2, 0))).shape == (2, 0)
+
+
+def _savage_direct(x: np.ndarray) -> np.ndarray:
+    """Savage scores the slow way: rank r from the top (ties: every tied position) -> mean of sum_{j=r}^{n} 1/j."""
+    n = len(x)
+    tail = np.array([sum(1 / j for j in range(r, n + 1)) for r in range(1, n + 1)])
+    out = np.empty(n)
+    for i, v in enumerate(x):
+        above, tied = int((x > v).sum()), int((x == v).sum())
+        out[i] = tail[above:above + tied].mean()
+    return out
+
+
+@pytest.mark.parametrize("levels", [4, 10_000])
+def test_topdown_equals_pearson_of_savage_scores_with_ties(levels: int) -> None:
+    rng = np.random.default_rng(levels)
+    X = rng.integers(0, levels, size=(12, 97)).astype(float)
+    y = rng.integers(0, levels, size=97).astype(float)
+    want = [np.corrcoef(_savage_direct(x), _savage_direct(y))[0, 1] for x in X]
+    np.testing.assert_allclose(topdown_batch(X, y), want, atol=1e-12)
+    np.testing.assert_allclose(savage_scores(y), _savage_direct(y), atol=1e-12)
+    assert savage_scores(X).mean(axis=1) == pytest.approx(np.ones(12))
+
+
+def test_topdown_closed_form_and_top_weighting() -> None:
+    n = 50
+    y = np.arange(n, dtype=float)
+    x = np.random.default_rng(1).permutation(n).astype(float)
+    h = sum(1 / j for j in range(1, n + 1))
+    # Iman & Conover (1987): r_T = (sum S_x S_y - n) / (n - S_1), S_1 = H_n, for untied data
+    assert topdown_batch(x[None], y)[0] == pytest.approx(((savage_scores(x) * savage_scores(y)).sum() - n) / (n - h))
+    swap_top, swap_bottom = y.copy(), y.copy()
+    swap_top[[-1, -2]] = swap_top[[-2, -1]]
+    swap_bottom[[0, 1]] = swap_bottom[[1, 0]]
+    td = topdown_batch(np.stack([y, swap_top, swap_bottom, -y, np.ones(n)]), y)
+    assert td[0] == pytest.approx(1.0)
+    assert td[1] < td[2] < 1.0  # the same one swap costs more at the top than at the bottom
+    assert spearman(swap_top, y) == pytest.approx(spearman(swap_bottom, y))  # Spearman cannot tell them apart
+    assert -1.0 < td[3] < -0.5 and td[4] == 0.0  # the reverse order; a constant prediction
+
+
+def test_topdown_follows_the_nonfinite_rules() -> None:
+    y = np.arange(6, dtype=float)
+    x = np.array([np.nan, np.inf, -np.inf, 3.0, 4.0, 5.0])
+    same = np.array([0.0, 0.0, 0.0, 3.0, 4.0, 5.0])
+    assert topdown_batch(x[None], y)[0] == pytest.approx(topdown_batch(same[None], y)[0])
+    y_nan = np.r_[y, np.nan]
+    assert topdown_batch(np.r_[same, 9.0][None], y_nan)[0] == pytest.approx(topdown_batch(same[None], y)[0])
+    assert np.isnan(topdown_batch(np.ones((1, 1)), np.ones(1))[0])

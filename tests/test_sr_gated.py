@@ -15,7 +15,7 @@ from test_sr_methods import assert_one_arch_scores_like_its_row, evolve_and_sele
 from evoproxy.cli import main
 from evoproxy.evaluate import evaluate_file
 from evoproxy.methods import PAPER_FUNCTIONS
-from evoproxy.metrics import kendall, spearman
+from evoproxy.metrics import kendall, spearman, topdown_batch
 from evoproxy.nas.objective import LookupObjective, OnlineObjective
 from evoproxy.problems import ProblemTable, split
 from evoproxy.sr import transforms
@@ -57,7 +57,7 @@ def _gated_runs(tables: list[ProblemTable], seeds: range, **sr) -> list[tuple[st
 
 def test_specialists_are_found_inside_the_same_run_and_leave_its_formula_unchanged() -> None:
     tables = [make_table("nb201", "cifar10", 200, 0), make_table("nb101", "cifar10", 150, 1)]
-    gated = evolve(tables, {**TINY, "final": "gated"}, seed=3, split_cfg={"n_train": 80})
+    gated = evolve(tables, {**TINY, "final": "gated", "specialist_metric": "same"}, seed=3, split_cfg={"n_train": 80})
     plain = evolve(tables, {**TINY, "final": "ensemble"}, seed=3, split_cfg={"n_train": 80})
     assert gated["formula"] == plain["formula"] and "specialists" not in plain
     assert [s["problem"] for s in gated["specialists"]] == ["nb201/cifar10", "nb101/cifar10"]
@@ -188,9 +188,63 @@ def test_specialists_among_candidates_for_backends_that_return_candidates() -> N
     """(PySR returns its candidate equations, not every tree it scored: the champions are chosen among them.)"""
     data = [ProblemData.from_table(t, "ecdf") for t in (_structured("sa", "a1", "a", 0), _structured("sb", "b1", "b", 2))]
     asts = [["proxy", "nwot"], ["proxy", "flops"], ["add", ["proxy", "flops"], ["proxy", "snip"]]]
-    got = specialists_among(asts, data, SRConfig())
+    got = specialists_among(asts, data, SRConfig(specialist_metric="same"))
     assert [(s["problem"], s["formula"], s["size"]) for s in got] == [("sa/a1", asts[0], 1), ("sb/b1", asts[1], 1)]
     assert got[0]["train_score"] == pytest.approx(spearman(data[0].columns["nwot"], data[0].y))
+
+
+def _top_versus_overall(seed: int, n: int = 300) -> ProblemTable:
+    """nwot orders the whole problem well but scrambles its 30 best architectures below others; flops is noisy
+    everywhere but puts exactly those 30 on top in order (what a search keeps)."""
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=n)
+    r = np.argsort(np.argsort(y)).astype(float)
+    top = r >= n - 30
+    nwot = r + rng.normal(0, 20, n)
+    nwot[top] = n - 90 + rng.permutation(30)
+    flops = r + rng.normal(0, 80, n)
+    flops[top] = r[top] + 1000
+    df = pd.DataFrame({"arch": [f"t{seed}-{i}" for i in range(n)], "nwot": nwot, "flops": flops, "val_accuracy": y})
+    return ProblemTable("sa", f"t{seed}", df)
+
+
+def test_specialist_metric_picks_the_specialist_that_orders_the_top() -> None:
+    data = [ProblemData.from_table(_top_versus_overall(0), "ecdf")]
+    asts = [["proxy", "nwot"], ["proxy", "flops"]]
+    x = np.stack([data[0].columns["nwot"], data[0].columns["flops"]])
+    assert spearman(x[0], data[0].y) > spearman(x[1], data[0].y)  # nwot ranks better overall
+    td = topdown_batch(x, data[0].y)
+    assert td[1] > td[0]  # flops ranks the top better
+    assert specialists_among(asts, data, SRConfig(specialist_metric="same"))[0]["formula"] == asts[0]  # Spearman
+    got = specialists_among(asts, data, SRConfig())[0]  # the default: top-down
+    assert got["formula"] == asts[1] and got["train_score"] == pytest.approx(td[1])
+
+
+def test_specialist_metric_adds_a_search_and_changes_only_the_specialists() -> None:
+    tables = [_top_versus_overall(0), _top_versus_overall(1)]
+    cfg = {**TINY, "final": "gated", "functions": ["add", "mul"]}
+    same = evolve(tables, {**cfg, "specialist_metric": "same"}, seed=2, split_cfg={"n_train": 150})
+    top = evolve(tables, {**cfg, "specialist_metric": "topdown"}, seed=2, split_cfg={"n_train": 150})
+    alone = evolve(tables, {**cfg, "metric": "topdown", "specialist_metric": "same"}, seed=2,
+                   split_cfg={"n_train": 150})  # the second search
+    assert top["formula"] == same["formula"] and top["fitness"]["train_fitness"] == same["fitness"]["train_fitness"]
+    again = evolve(tables, {**cfg, "specialist_metric": "topdown"}, seed=2, split_cfg={"n_train": 150})
+    assert again["specialists"] == top["specialists"]  # the second search is seeded too
+    penalty = top["config"]["parsimony"]
+
+    def adjusted_topdown(sp: dict, train: ProblemTable) -> float:
+        f = Formula.from_ast(sp["formula"], transform="ecdf")
+        return topdown_batch(f.evaluate_table(train)[None], train.target)[0] - penalty * f.size
+
+    for sp in top["specialists"]:
+        train = split([t for t in tables if t.id == sp["problem"]][0], 150, 0, 0.5)[0]
+        assert sp["search"] in ("fitness", "specialist")
+        assert sp["train_score"] - penalty * sp["size"] == pytest.approx(adjusted_topdown(sp, train))
+        # the better of both searches' champions on the top of its problem
+        for other in (same, alone):
+            rival = next(s for s in other["specialists"] if s["problem"] == sp["problem"])
+            assert adjusted_topdown(sp, train) >= adjusted_topdown(rival, train) - 1e-9
+    assert {sp["search"] for sp in top["specialists"]} == {"specialist"}  # flops's exact top wins on both problems
 
 
 def test_evaluate_scores_each_seed_through_the_gated_rule(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "parsimony": 0.0,
         "distinct_offspring": 0,
         "masked_proxies": 0,
+        "specialist_metric": "same",
         "validation": "none",
         "final": "best",
         "rank_runs_by": "train_fitness",

@@ -336,6 +336,62 @@ def spearman_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return rho
 
 
+@numba.njit(cache=True)
+def _savage_scores_rows(X: np.ndarray) -> np.ndarray:
+    """Savage scores of each row of ``X`` (no NaN): the value ranked ``r``-th from the top scores
+    ``sum_{j=r}^{n} 1/j``; tied values share the mean score of the positions they span."""
+    m, n = X.shape
+    tail = np.zeros(n + 2)  # tail[r] = sum_{j=r}^{n} 1/j, r = 1..n
+    for r in range(n, 0, -1):
+        tail[r] = tail[r + 1] + 1.0 / r
+    cum = np.empty(n + 1)  # cum[i] = sum of the scores of descending positions 1..i
+    cum[0] = 0.0
+    for i in range(1, n + 1):
+        cum[i] = cum[i - 1] + tail[i]
+    out = np.empty((m, n))
+    for r in range(m):
+        row = X[r]
+        order = np.argsort(-row)  # descending; the order within ties does not matter
+        i = 0
+        while i < n:
+            v = row[order[i]]
+            j = i + 1
+            while j < n and row[order[j]] == v:
+                j += 1
+            score = (cum[j] - cum[i]) / (j - i)  # mean over descending positions i+1 .. j
+            for k in range(i, j):
+                out[r, order[k]] = score
+            i = j
+    return out
+
+
+def savage_scores(x: np.ndarray) -> np.ndarray:
+    """Savage scores along the last axis (the top value scores ``H_n``, the last ``1/n``, ties share their mean);
+    their mean is 1. Non-finite values follow the score rule (ranked last, tied)."""
+    x = np.where(np.isfinite(x), np.asarray(x, dtype=np.float64), -np.inf)
+    if x.ndim == 1:
+        return _savage_scores_rows(x[None, :])[0]
+    return _savage_scores_rows(np.ascontiguousarray(x))
+
+
+def topdown_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Top-down correlation (Iman & Conover 1987) of every row of ``X`` against ``y``: the Pearson correlation of
+    their Savage scores, a rank correlation that weighs agreement on the top of both orderings most (the top row's
+    score is ``ln n`` times the median row's), where NAS picks its architecture. 1 for the same order, near -1 for
+    the reverse; a constant prediction gets 0."""
+    X, y = _finite_target_columns(X, y)
+    if y.shape[0] < MIN_ROWS:
+        return np.full(X.shape[0], np.nan)
+    sx = savage_scores(X)
+    sy = savage_scores(y)
+    sx = sx - sx.mean(axis=1, keepdims=True)
+    sy = sy - sy.mean()
+    num = sx @ sy
+    den = np.sqrt((sx * sx).sum(axis=1) * (sy @ sy))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 1e-12, num / np.where(den > 1e-12, den, 1.0), 0.0)
+
+
 def kendall(x: np.ndarray, y: np.ndarray) -> float:
     """Kendall tau-b of one prediction vector."""
     return float(kendall_batch(np.asarray(x)[None, :], y)[0])

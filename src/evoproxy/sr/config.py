@@ -47,6 +47,7 @@ class SRConfig:
     functions: list[str] = field(default_factory=lambda: list(_D["functions"]))
     terminals: list[str] | str = _D["terminals"]  # "all": every proxy present in at least one training problem
     metric: str = _D["metric"]
+    specialist_metric: str = _D["specialist_metric"]  # picks the gated proxy's specialists; "same": metric
     aggregate: str = _D["aggregate"]
     transform: str = _D["transform"]
     multiobjective: bool = _D["multiobjective"]  # NSGA-II on (fitness, -size); the run also stores the Pareto front
@@ -80,7 +81,7 @@ class SRConfig:
             raise ValueError(f"{where}: operator probabilities must be >= 0 with a positive sum, got {probs}")
         for f in self.functions:
             primitives.get(f)
-        choices = {"metric": METRICS, "aggregate": AGGREGATES, "transform": transforms.TRANSFORMS,
+        choices = {"metric": METRICS, "specialist_metric": ("same", *METRICS), "aggregate": AGGREGATES, "transform": transforms.TRANSFORMS,
                    "selection": SELECTIONS, "select": ("best", "knee"), "backend": ("deap", "pysr"),
                    "validation": VALIDATIONS, "final": FINALS, "rank_runs_by": RUN_RANKINGS}
         for key, allowed in choices.items():
@@ -102,6 +103,11 @@ class SRConfig:
             raise ValueError(f"{where}: need population >= 2, generations >= 0, tournament_size >= 1")
         if not 0 <= self.init_min_depth <= self.init_max_depth:
             raise ValueError(f"{where}: need 0 <= init_min_depth <= init_max_depth")
+
+    @property
+    def champion_metric(self) -> str:
+        """The rank correlation that picks and vouches for the specialists (``specialist_metric``, resolved)."""
+        return self.metric if self.specialist_metric == "same" else self.specialist_metric
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -22,6 +22,7 @@ import platform
 import random
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import deap
@@ -224,20 +225,28 @@ class Engine:
         if new:
             labels = self.labels
             out = prefix_outputs([[labels[i] for i in k] for k in new], self.stacked)
-            per_problem = score_outputs(out, self.scored, self.cfg.metric)
-            if self.masks:  # a problem's score: the mean of its own and its masked twin's
-                half = len(self.train)
-                per_problem = (per_problem[:, :half] + per_problem[:, half:]) / 2.0
+            per_problem = self.per_problem(out, self.cfg.metric)
             fit = aggregate(per_problem, self.cfg.aggregate, self.groups)
             cases = _case_scores(per_problem, self.groups)
             self.nevals += len(new)
             for k, f, cs in zip(new, fit, cases, strict=True):
                 self.cache[k] = (float(f), cs)
-            if self.champions is not None:  # the specialists of a gated final proxy, at no extra evaluation
-                update_champions(self.champions, new, per_problem, [len(k) for k in new], self.cfg.parsimony)
+            if self.champions is not None:  # the specialists of a gated final proxy, at no extra tree evaluation
+                metric = self.cfg.champion_metric
+                on = per_problem if metric == self.cfg.metric else self.per_problem(out, metric)
+                update_champions(self.champions, new, on, [len(k) for k in new], self.cfg.parsimony)
         penalty = self.cfg.parsimony
         for k, ind in zip(keys, todo, strict=True):
             ind.fitness.values = (self.cache[k][0] - penalty * len(ind), len(ind))
+
+    def per_problem(self, out: np.ndarray, metric: str) -> np.ndarray:
+        """(m, P) ``metric`` of output rows on each training problem; with masked twins, a problem's score is the
+        mean of its own and its twin's."""
+        scores = score_outputs(out, self.scored, metric)
+        if self.masks:
+            half = len(self.train)
+            scores = (scores[:, :half] + scores[:, half:]) / 2.0
+        return scores
 
     def specialists(self) -> list[dict[str, Any]]:
         """Per training problem, the tree with the best score on it alone (less the parsimony penalty) among every tree
@@ -373,12 +382,29 @@ def update_champions(champions: list[Any], items: Sequence[Any], per_problem: np
             champions[j] = (float(adjusted[i, j]), float(per_problem[i, j]), items[i])
 
 
+def specialist_search(cfg: SRConfig, train: Sequence[ProblemData], seed: int,
+                      found: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The specialists when they are judged by another metric than the fitness (``specialist_metric``): a second
+    search of the same budget and seed whose fitness is that metric, and per problem the better champion (its score
+    less the parsimony penalty; the fitness search's on ties) of the two searches. The fitness search's trees alone
+    rarely include what orders one problem's top, and its formula is unchanged."""
+    second = Engine(replace(cfg, metric=cfg.champion_metric, specialist_metric="same"), train, seed).run()
+    theirs = {s["problem"]: s for s in second["specialists"]}
+    out = []
+    for s in found:
+        t = theirs.get(s["problem"])
+        better = t is not None and (t["train_score"] - cfg.parsimony * t["size"]
+                                    > s["train_score"] - cfg.parsimony * s["size"])
+        out.append({**(t if better else s), "search": "specialist" if better else "fitness"})
+    return out
+
+
 def specialists_among(asts: Sequence[Ast], train: Sequence[ProblemData], cfg: SRConfig) -> list[dict[str, Any]]:
     """The per-problem champions among candidate formulas (for a backend that returns candidates, not every tree it
     scored): as :meth:`Engine.specialists`."""
     champions: list[Any] = [None] * len(train)
     sizes = [Formula.from_ast(a).size for a in asts]
-    update_champions(champions, list(range(len(asts))), score_matrix(list(asts), train, cfg.metric), sizes,
+    update_champions(champions, list(range(len(asts))), score_matrix(list(asts), train, cfg.champion_metric), sizes,
                      cfg.parsimony)
     return [{"problem": d.pid, "formula": asts[c[2]], "train_score": c[1], "size": sizes[c[2]]}
             for d, c in zip(train, champions, strict=True) if c is not None]
@@ -484,6 +510,8 @@ def evolve(
         res = evolve_pysr(cfg, fit_on, seed)
     else:
         res = Engine(cfg, fit_on, seed).run()
+        if cfg.final == "gated" and cfg.champion_metric != cfg.metric:
+            res["specialists"] = specialist_search(cfg, fit_on, seed, res["specialists"])
     if fold:
         res.update(_validate(cfg, res, fit_on, [d for d in train if d.pid in fold]))
     if cfg.final == "gated" and res.get("specialists") is None:

@@ -1,7 +1,8 @@
 """Population fitness: evaluate every tree vectorised over rows, then rank all outputs in one batched call.
 
 Per problem the outputs of the m trees form an (m, n) matrix scored by :func:`evoproxy.metrics.kendall_batch`
-(exact tau-b, O(n log n) per row, numba) or :func:`evoproxy.metrics.spearman_batch`. Non-finite outputs rank last
+(exact tau-b, O(n log n) per row, numba), :func:`evoproxy.metrics.spearman_batch` or
+:func:`evoproxy.metrics.topdown_batch` (top-weighted: what a search keeps is the top of the order). Non-finite outputs rank last
 (the metrics' documented rule), so a tree producing NaN/inf loses rather than crashing. Per-problem scores are then
 aggregated: ``mean`` (paper: every problem weighs the same), ``space_mean`` (every search space weighs the same; tasks
 are averaged inside their space), ``min`` or ``mean_minus_std``.
@@ -14,14 +15,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evoproxy.metrics import finite_rows, kendall_batch, spearman_batch
+from evoproxy.metrics import finite_rows, kendall_batch, spearman_batch, topdown_batch
 from evoproxy.problems import ProblemTable
 from evoproxy.sr import primitives, transforms
 from evoproxy.sr.formula import Ast, evaluate_ast
 
-METRICS = {"kendall": kendall_batch, "spearman": spearman_batch}
-AGGREGATES = ("mean", "space_mean", "min", "mean_minus_std")
 
+def spearman_topdown_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The mean of Spearman rho and the top-down correlation: the whole order and its top, weighed alike."""
+    return (spearman_batch(X, y) + topdown_batch(X, y)) / 2.0
+
+
+METRICS = {"kendall": kendall_batch, "spearman": spearman_batch, "topdown": topdown_batch,
+           "spearman+topdown": spearman_topdown_batch}
+"""The fitness's rank correlations by name (``sr.metric``, ``sr.specialist_metric``)."""
+AGGREGATES = ("mean", "space_mean", "min", "mean_minus_std")
 
 @dataclass
 class ProblemData:

@@ -134,7 +134,7 @@ def _gated(general: Ensemble, candidates: list[Specialist], cfg: SRConfig, split
     if missing:
         raise ValueError(f"select: final 'gated': the tables given lack the training problems {missing}")
     parts = {s.problem: split_part(by_id[s.problem], "train", split) for s in candidates}
-    evidence = transfer_evidence(general, candidates, parts, cfg.gate_bandwidth, cfg.metric)
+    evidence = transfer_evidence(general, candidates, parts, cfg.gate_bandwidth, cfg.champion_metric)
     kept = [replace(s, transfer=evidence[s.problem]) for s in candidates if evidence[s.problem]["evidence"] > 0]
     dropped = [{"problem": s.problem, **evidence[s.problem]} for s in candidates if evidence[s.problem]["evidence"] <= 0]
     return Gated.of(general, kept, cfg.gate_bandwidth, cfg.gate_general_weight), dropped
