@@ -247,6 +247,16 @@ def test_specialist_metric_adds_a_search_and_changes_only_the_specialists() -> N
     assert {sp["search"] for sp in top["specialists"]} == {"specialist"}  # flops's exact top wins on both problems
 
 
+def test_a_run_older_than_specialist_metric_selects_as_it_was_evolved() -> None:
+    tables = [_top_versus_overall(0), _top_versus_overall(1)]
+    runs = _gated_runs(tables, range(2), functions=["add", "mul"], specialist_metric="same")
+    old = [(p, {**r, "config": {k: v for k, v in r["config"].items() if k != "specialist_metric"}}) for p, r in runs]
+    got = final_proxy(old, tables, record_scores=False)
+    assert got["config"]["specialist_metric"] == "same"  # not the default of today (topdown)
+    want = final_proxy(runs, tables, record_scores=False)
+    assert [s["transfer"] for s in got["specialists"]] == [s["transfer"] for s in want["specialists"]]
+
+
 def test_evaluate_scores_each_seed_through_the_gated_rule(tmp_path: Path) -> None:
     """The spread over seeds in the evaluation is that of the method: each run alone through its final rule."""
     tables = _kinds()

@@ -56,9 +56,14 @@ def _common(runs: Sequence[RunFile], key: str) -> Any:
     return runs[0][1].get(key)
 
 
+PREDATED_KEYS = {"specialist_metric": "same"}
+"""Select-time keys a run file may predate, with what its run did then. A run records its whole config, so a run
+without one of these keys is older than it: its specialists were picked by its fitness metric."""
+
+
 def method_of(runs: Sequence[RunFile]) -> SRConfig:
     """The SR config the runs share, except for the seed (it names how the final proxy is built)."""
-    configs = [{k: v for k, v in (r.get("config") or {}).items()} for _, r in runs]
+    configs = [{**PREDATED_KEYS, **(r.get("config") or {})} for _, r in runs]
     if any(c != configs[0] for c in configs[1:]):
         raise ValueError("select: the runs were evolved with different SR configs; give runs of one method")
     return SRConfig.from_dict(configs[0], "run config")
