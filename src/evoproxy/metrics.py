@@ -324,16 +324,18 @@ def spearman_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     X, y = _finite_target_columns(X, y)
     if y.shape[0] < MIN_ROWS:
         return np.full(X.shape[0], np.nan)
-    X = np.where(np.isfinite(X), X, -np.inf)
-    rx = average_ranks(X)
-    ry = average_ranks(y)
-    rx = rx - rx.mean(axis=1, keepdims=True)
-    ry = ry - ry.mean()
-    num = rx @ ry
-    den = np.sqrt((rx * rx).sum(axis=1) * (ry @ ry))
+    return _pearson_rows(average_ranks(np.where(np.isfinite(X), X, -np.inf)), average_ranks(y))
+
+
+def _pearson_rows(sx: np.ndarray, sy: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row of the scores ``sx`` (m, n) with ``sy`` (n,); 0 for a constant row (a
+    constant prediction carries no ranking)."""
+    sx = sx - sx.mean(axis=1, keepdims=True)
+    sy = sy - sy.mean()
+    num = sx @ sy
+    den = np.sqrt((sx * sx).sum(axis=1) * (sy @ sy))
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-    return rho
+        return np.where(den > 1e-12, num / np.where(den > 1e-12, den, 1.0), 0.0)
 
 
 @numba.njit(cache=True)
@@ -382,14 +384,7 @@ def topdown_batch(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     X, y = _finite_target_columns(X, y)
     if y.shape[0] < MIN_ROWS:
         return np.full(X.shape[0], np.nan)
-    sx = savage_scores(X)
-    sy = savage_scores(y)
-    sx = sx - sx.mean(axis=1, keepdims=True)
-    sy = sy - sy.mean()
-    num = sx @ sy
-    den = np.sqrt((sx * sx).sum(axis=1) * (sy @ sy))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 1e-12, num / np.where(den > 1e-12, den, 1.0), 0.0)
+    return _pearson_rows(savage_scores(X), savage_scores(y))
 
 
 def kendall(x: np.ndarray, y: np.ndarray) -> float:
