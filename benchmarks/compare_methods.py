@@ -5,9 +5,9 @@
 
 Each method is a set of ``sr`` keys (below); every (protocol, held-out set, seed) is one ``evoproxy.sr.engine.evolve``
 run on the other problems' train splits, cached as JSON under ``--runs-dir``. Per method and protocol the table gives,
-over the held-out problems' test splits: the mean Kendall tau of each seed's run (the method's final rule on that run alone; median and worst seed), the final
-proxy built by the method's own ``final`` rule over the seeds (``evoproxy select``), and the label-free baselines
-chosen on the training problems (best single proxy and top-3 rank-mean among the proxies the held-out problem has,
+over the held-out problems' test splits: the mean Kendall tau of each seed's run (the method's final rule on that
+run alone; median and worst seed), the final proxy built by the method's own ``final`` rule over the seeds
+(``evoproxy select``), and the label-free baselines chosen on the training problems (best single proxy and top-3 rank-mean among the proxies the held-out problem has,
 rank-mean of all proxies, nwot over the problems that have it), the final proxy's wins over the best single proxy
 (higher tau) and losses (its 95% bootstrap interval entirely below the best single proxy's, the report's rule), and a
 labelled reference (†: gradient boosting on the

@@ -81,9 +81,10 @@ class SRConfig:
             raise ValueError(f"{where}: operator probabilities must be >= 0 with a positive sum, got {probs}")
         for f in self.functions:
             primitives.get(f)
-        choices = {"metric": METRICS, "specialist_metric": ("same", *METRICS), "aggregate": AGGREGATES, "transform": transforms.TRANSFORMS,
-                   "selection": SELECTIONS, "select": ("best", "knee"), "backend": ("deap", "pysr"),
-                   "validation": VALIDATIONS, "final": FINALS, "rank_runs_by": RUN_RANKINGS}
+        choices = {"metric": METRICS, "specialist_metric": ("same", *METRICS), "aggregate": AGGREGATES,
+                   "transform": transforms.TRANSFORMS, "selection": SELECTIONS, "select": ("best", "knee"),
+                   "backend": ("deap", "pysr"), "validation": VALIDATIONS, "final": FINALS,
+                   "rank_runs_by": RUN_RANKINGS}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 raise ValueError(f"{where}: {key} {getattr(self, key)!r} not in {list(allowed)}")

@@ -2,10 +2,10 @@
 
 Per problem the outputs of the m trees form an (m, n) matrix scored by :func:`evoproxy.metrics.kendall_batch`
 (exact tau-b, O(n log n) per row, numba), :func:`evoproxy.metrics.spearman_batch` or
-:func:`evoproxy.metrics.topdown_batch` (top-weighted: what a search keeps is the top of the order). Non-finite outputs rank last
-(the metrics' documented rule), so a tree producing NaN/inf loses rather than crashing. Per-problem scores are then
-aggregated: ``mean`` (paper: every problem weighs the same), ``space_mean`` (every search space weighs the same; tasks
-are averaged inside their space), ``min`` or ``mean_minus_std``.
+:func:`evoproxy.metrics.topdown_batch` (top-weighted: what a search keeps is the top of the order). Non-finite
+outputs rank last (the metrics' documented rule), so a tree producing NaN/inf loses rather than crashing.
+Per-problem scores are then aggregated: ``mean`` (paper: every problem weighs the same), ``space_mean`` (every
+search space weighs the same; tasks are averaged inside their space), ``min`` or ``mean_minus_std``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ METRICS = {"kendall": kendall_batch, "spearman": spearman_batch, "topdown": topd
            "spearman+topdown": spearman_topdown_batch}
 """The fitness's rank correlations by name (``sr.metric``, ``sr.specialist_metric``)."""
 AGGREGATES = ("mean", "space_mean", "min", "mean_minus_std")
+
 
 @dataclass
 class ProblemData:
